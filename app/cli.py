@@ -1,0 +1,167 @@
+"""The ``redflag-relay`` command: serve, demo, lookup, check-config, migrate."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from app.errors import ConfigError
+
+cli = typer.Typer(
+    help="Relays red-flag alerts from the platform to Rajasthan police control rooms.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _settings():
+    from pydantic import ValidationError
+
+    from app.settings import Settings
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        names = ", ".join("REDFLAG_" + str(e["loc"][0]).upper() for e in exc.errors())
+        _fail(f"invalid settings: {names}")
+    except ConfigError as exc:
+        _fail(str(exc))
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code=2)
+
+
+@cli.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Overrides REDFLAG_HOST.")] = None,
+    port: Annotated[int | None, typer.Option(help="Overrides REDFLAG_PORT.")] = None,
+) -> None:
+    """Run the service: migrate the database, then receive and deliver alerts."""
+    import uvicorn
+
+    from app.logs import configure_logging
+    from app.main import create_app
+    from app.store import migrate
+
+    settings = _settings()
+    configure_logging(level=settings.log_level, fmt=settings.log_format)
+    try:
+        migrate(settings.database_url)
+        app = create_app(settings)
+    except ConfigError as exc:
+        _fail(str(exc))
+    uvicorn.run(
+        app,
+        host=host or settings.host,
+        port=port or settings.port,
+        access_log=False,
+        log_level="warning",
+        proxy_headers=True,
+    )
+
+
+@cli.command()
+def demo(
+    keep: Annotated[bool, typer.Option(help="Keep the demo's SQLite file.")] = False,
+) -> None:
+    """Run every sample request against a fresh service and fake receivers."""
+    from app.demo import run_demo
+
+    raise typer.Exit(code=run_demo(keep=keep))
+
+
+@cli.command("check-config")
+def check_config(
+    rooms_file: Annotated[
+        Path | None, typer.Option(help="Overrides REDFLAG_ROOMS_FILE.")
+    ] = None,
+) -> None:
+    """Validate the settings and the control-room file; exit non-zero on a problem."""
+    from app.room_config import load_rooms
+
+    settings = _settings()
+    path = rooms_file or settings.rooms_file
+    try:
+        rooms = load_rooms(path, demo_mode=settings.demo_mode)
+        settings.check_secrets(sms_enabled=rooms.sms_enabled)
+    except ConfigError as exc:
+        _fail(str(exc))
+    covered = sum(len(room.districts) for room in rooms.rooms)
+    typer.echo(
+        f"ok: {len(rooms.rooms)} rooms, {covered} districts by name, "
+        f"fallback {rooms.fallback_room}"
+    )
+
+
+@cli.command()
+def migrate() -> None:
+    """Bring the database schema to the newest revision."""
+    from app.store import migrate as run_migrations
+
+    settings = _settings()
+    run_migrations(settings.database_url)
+    typer.echo("ok: schema at the newest revision")
+
+
+@cli.command()
+def lookup(
+    text: Annotated[
+        str | None, typer.Argument(help="Free text, e.g. 'Talwandi, Kota'")
+    ] = None,
+    district: Annotated[str | None, typer.Option()] = None,
+    city: Annotated[str | None, typer.Option()] = None,
+    locality: Annotated[str | None, typer.Option()] = None,
+    state: Annotated[str | None, typer.Option()] = None,
+    pincode: Annotated[str | None, typer.Option()] = None,
+    lat: Annotated[float | None, typer.Option()] = None,
+    lon: Annotated[float | None, typer.Option()] = None,
+    accuracy_m: Annotated[float | None, typer.Option("--accuracy-m")] = None,
+    home_district: Annotated[str | None, typer.Option("--home-district")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+) -> None:
+    """Place a location in a Rajasthan district and police district."""
+    from app.gazetteer import load_gazetteer
+
+    location = {
+        "district": district,
+        "city": city if city is not None else text,
+        "locality": locality,
+        "state": state,
+        "pincode": pincode,
+        "lat": lat,
+        "lon": lon,
+        "accuracy_m": accuracy_m,
+        "home_district": home_district,
+    }
+    location = {key: value for key, value in location.items() if value is not None}
+    placement = load_gazetteer().place(location).to_dict()
+
+    if as_json:
+        json.dump(placement, sys.stdout, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return
+    for key in (
+        "district",
+        "police_district",
+        "in_rajasthan",
+        "confidence",
+        "home_district",
+    ):
+        typer.echo(f"{key:16} {placement[key]}")
+    typer.echo(f"{'flags':16} {', '.join(placement['flags']) or '-'}")
+    typer.echo(f"{'candidates':16} {', '.join(placement['candidates']) or '-'}")
+    for item in placement["evidence"]:
+        typer.echo(
+            f"{'evidence':16} {item['field']}={item['value']!r} -> {item['matched']}"
+        )
+
+
+def main() -> None:
+    cli()

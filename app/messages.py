@@ -1,0 +1,82 @@
+"""What a control room is sent: the signed JSON alert, and the SMS pager text.
+
+The JSON document goes only to a configured room's HTTPS endpoint, signed, and
+carries what the room needs to find the person. The SMS is a pager: the reference,
+the district, the risk level and a link. It never carries personal data.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+SCHEMA_VERSION = 1
+_PERSONAL_SECTIONS = ("subject", "content", "location", "contact")
+
+
+def alert_document(
+    *,
+    alert: dict[str, Any],
+    room_id: str,
+    channel: str,
+    idempotency_key: str,
+    link: str,
+) -> dict[str, Any]:
+    """The JSON body an HTTP control room receives for one delivery."""
+    payload = alert["payload"]
+    document: dict[str, Any] = {
+        "type": "red_flag.alert",
+        "version": SCHEMA_VERSION,
+        "reference": alert["ref"],
+        "alert_id": alert["alert_id"],
+        "idempotency_key": idempotency_key,
+        "room": room_id,
+        "status": alert["status"],
+        "received_at": _iso(alert["received_at"]),
+        "flagged_at": alert["flagged_at"],
+        "risk": {"category": alert["risk_category"], "level": alert["risk_level"]},
+        "placement": {
+            "district": alert["district"],
+            "police_district": alert["police_district"],
+            "confidence": alert["placement"].get("confidence"),
+            "flags": alert["placement"].get("flags", []),
+        },
+        "route": {
+            "kind": alert["route_kind"],
+            "reason": alert["route_reason"],
+            "flags": alert["route_flags"],
+        },
+        "link": link,
+    }
+    for section in _PERSONAL_SECTIONS:
+        if isinstance(payload.get(section), dict):
+            document[section] = payload[section]
+    if isinstance(payload.get("platform"), str):
+        document["platform"] = payload["platform"]
+    return document
+
+
+def sms_variables(*, alert: dict[str, Any], link: str) -> dict[str, str]:
+    """The DLT template's variables: nothing in them identifies the person."""
+    level = (alert["risk_level"] or "unknown").upper()
+    district = alert["district"] or "UNPLACED"
+    reference = alert["ref"]
+    if alert["status"] == "test":
+        reference = "TEST " + reference
+    return {"ref": reference, "district": district, "risk": level, "link": link}
+
+
+def sms_text(variables: dict[str, str]) -> str:
+    """The message as a phone shows it, for the record and for the fake gateway."""
+    return (
+        f"RED FLAG {variables['ref']}: {variables['district']}, risk "
+        f"{variables['risk']}. Open {variables['link']} - Rajasthan Police"
+    )
+
+
+def alert_link(*, public_base_url: str, ref: str) -> str:
+    return f"{public_base_url.rstrip('/')}/a/{ref}"
+
+
+def _iso(value: datetime | str) -> str:
+    return value if isinstance(value, str) else value.isoformat()

@@ -1,0 +1,223 @@
+"""The outbox: delivery rows planned with the alert, claimed, tried, and settled.
+
+A delivery is ``pending`` until a worker claims it; the claim makes it ``sending``
+with a lease. A success makes it ``delivered``; a failure puts it back to
+``pending`` with a later ``next_attempt_at``, or makes it ``dead`` when it cannot
+succeed or has used its attempts. A worker that dies while holding a lease leaves the
+row to whoever claims it after the lease runs out, with the same idempotency key.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, insert, or_, select, update
+
+from app.models import Alert, Delivery, DeliveryAttempt
+from app.store import as_utc
+
+deliveries = Delivery.__table__
+attempts = DeliveryAttempt.__table__
+alerts = Alert.__table__
+
+_ALERT_COLUMNS = (
+    alerts.c.ref,
+    alerts.c.alert_id,
+    alerts.c.received_at,
+    alerts.c.flagged_at,
+    alerts.c.payload,
+    alerts.c.placement,
+    alerts.c.district,
+    alerts.c.police_district,
+    alerts.c.risk_category,
+    alerts.c.risk_level,
+    alerts.c.status,
+    alerts.c.route_kind,
+    alerts.c.route_reason,
+    alerts.c.route_flags,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Exponential backoff with full jitter, capped, for a bounded number of tries."""
+
+    base_s: float = 1.0
+    cap_s: float = 60.0
+    max_attempts: int = 20
+
+    def delay_s(self, attempt: int, *, retry_after_s: float | None = None) -> float:
+        ceiling = min(self.cap_s, self.base_s * 2 ** max(0, attempt - 1))
+        delay = random.uniform(0, ceiling)
+        if retry_after_s is not None:
+            delay = max(delay, min(retry_after_s, self.cap_s))
+        return delay
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    delivery_id: int
+    idempotency_key: str
+    room_id: str
+    channel: str
+    attempt: int
+    alert: dict[str, Any]
+
+
+def plan_rows(
+    *, alert_pk: int, room_channels: list[tuple[str, str]], now: datetime
+) -> list[dict[str, Any]]:
+    """One pending delivery per (room, channel), due at once."""
+    return [
+        {
+            "alert_pk": alert_pk,
+            "room_id": room_id,
+            "channel": channel,
+            "idempotency_key": "msg_" + uuid.uuid4().hex,
+            "state": "pending",
+            "attempts": 0,
+            "created_at": now,
+            "next_attempt_at": now,
+        }
+        for room_id, channel in room_channels
+    ]
+
+
+def claim_due(
+    conn: Connection, *, now: datetime, lease_s: float, limit: int
+) -> list[Claimed]:
+    """Lease up to ``limit`` due deliveries, oldest first, and return them."""
+    due = or_(
+        and_(deliveries.c.state == "pending", deliveries.c.next_attempt_at <= now),
+        and_(deliveries.c.state == "sending", deliveries.c.lease_until < now),
+    )
+    query = (
+        select(deliveries.c.id)
+        .where(due)
+        .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
+        .limit(limit)
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    ids = list(conn.execute(query).scalars())
+    if not ids:
+        return []
+
+    conn.execute(
+        update(deliveries)
+        .where(deliveries.c.id.in_(ids))
+        .values(
+            state="sending",
+            lease_until=now + timedelta(seconds=lease_s),
+            attempts=deliveries.c.attempts + 1,
+        )
+    )
+    rows = conn.execute(
+        select(
+            deliveries.c.id,
+            deliveries.c.idempotency_key,
+            deliveries.c.room_id,
+            deliveries.c.channel,
+            deliveries.c.attempts,
+            *_ALERT_COLUMNS,
+        )
+        .join(alerts, alerts.c.id == deliveries.c.alert_pk)
+        .where(deliveries.c.id.in_(ids))
+        .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
+    ).mappings()
+    return [
+        Claimed(
+            delivery_id=row["id"],
+            idempotency_key=row["idempotency_key"],
+            room_id=row["room_id"],
+            channel=row["channel"],
+            attempt=row["attempts"],
+            alert={column.name: row[column.name] for column in _ALERT_COLUMNS}
+            | {"received_at": as_utc(row["received_at"])},
+        )
+        for row in rows
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one attempt came to, as the worker reports it."""
+
+    started_at: datetime
+    finished_at: datetime
+    delivered: bool
+    status_code: int | None = None
+    error: str | None = None
+    retryable: bool = True
+    retry_after_s: float | None = None
+    provider_message_id: str | None = None
+
+
+def record_outcome(
+    conn: Connection, *, claimed: Claimed, outcome: Outcome, policy: RetryPolicy
+) -> tuple[str, datetime | None]:
+    """Store the attempt and move the delivery on; return its state and next try."""
+    duration_ms = (outcome.finished_at - outcome.started_at).total_seconds() * 1000
+    if outcome.delivered:
+        state, next_at = "delivered", None
+    elif not outcome.retryable or claimed.attempt >= policy.max_attempts:
+        state, next_at = "dead", None
+    else:
+        delay = policy.delay_s(claimed.attempt, retry_after_s=outcome.retry_after_s)
+        state, next_at = "pending", outcome.finished_at + timedelta(seconds=delay)
+
+    conn.execute(
+        insert(attempts).values(
+            delivery_id=claimed.delivery_id,
+            number=claimed.attempt,
+            started_at=outcome.started_at,
+            finished_at=outcome.finished_at,
+            outcome=state if state != "pending" else "retry",
+            status_code=outcome.status_code,
+            error=outcome.error,
+            duration_ms=duration_ms,
+        )
+    )
+    values: dict[str, Any] = {"state": state, "lease_until": None}
+    if outcome.delivered:
+        values |= {
+            "delivered_at": outcome.finished_at,
+            "provider_message_id": outcome.provider_message_id,
+            "last_error": None,
+        }
+    else:
+        values["last_error"] = outcome.error
+    if next_at is not None:
+        values["next_attempt_at"] = next_at
+    # A lease taken over by another worker is not ours to settle.
+    conn.execute(
+        update(deliveries)
+        .where(deliveries.c.id == claimed.delivery_id)
+        .where(deliveries.c.state == "sending")
+        .where(deliveries.c.attempts == claimed.attempt)
+        .values(**values)
+    )
+    return state, next_at
+
+
+def release_leases(conn: Connection) -> int:
+    """Make every leased delivery due again (at start-up, with one process only)."""
+    result = conn.execute(
+        update(deliveries)
+        .where(deliveries.c.state == "sending")
+        .values(state="pending", lease_until=None)
+    )
+    return result.rowcount or 0
+
+
+def next_due_at(conn: Connection) -> datetime | None:
+    earliest = conn.execute(
+        select(func.min(deliveries.c.next_attempt_at)).where(
+            deliveries.c.state == "pending"
+        )
+    ).scalar_one_or_none()
+    return as_utc(earliest)

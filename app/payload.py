@@ -1,0 +1,173 @@
+"""The partner payload, version 1: envelopes in, one ``IncomingAlert`` per change out.
+
+Only the shape of an envelope can make a request a 400; whatever is odd inside an
+alert (a missing field, an unknown risk level, a location that makes no sense) is
+kept, recorded as a problem, and routed. Unknown fields are kept as received.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import structlog
+
+from app.errors import NotAWebhook
+
+log = structlog.get_logger(__name__)
+
+ALERT_FIELD = "red_flag"
+RISK_LEVELS = ("low", "medium", "high", "imminent")
+STATUSES = ("actual", "test")
+_MAX_ID = 200
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingAlert:
+    alert_id: str
+    value: dict[str, Any]
+    partner_time: datetime | None
+    problems: tuple[str, ...] = field(default=())
+
+    @property
+    def risk_level(self) -> str | None:
+        risk = self.value.get("risk")
+        level = risk.get("level") if isinstance(risk, dict) else None
+        if isinstance(level, str) and level.strip().lower() in RISK_LEVELS:
+            return level.strip().lower()
+        return None
+
+    @property
+    def risk_category(self) -> str | None:
+        risk = self.value.get("risk")
+        category = risk.get("category") if isinstance(risk, dict) else None
+        return category.strip().lower()[:32] if isinstance(category, str) else None
+
+    @property
+    def status(self) -> str:
+        status = self.value.get("status")
+        return "test" if status == "test" else "actual"
+
+    @property
+    def location(self) -> dict[str, Any]:
+        location = self.value.get("location")
+        return location if isinstance(location, dict) else {}
+
+
+def risk_rank(level: str | None) -> int:
+    """Order of urgency; an unknown level counts as high, never as low."""
+    if level is None:
+        return RISK_LEVELS.index("high")
+    return RISK_LEVELS.index(level)
+
+
+def expand_meta(document: Any) -> list[IncomingAlert]:
+    """One alert per ``red_flag`` change of every entry."""
+    if not isinstance(document, dict) or not isinstance(document.get("entry"), list):
+        raise NotAWebhook("The body must be an object with an 'entry' list.")
+
+    alerts = []
+    for entry in document["entry"]:
+        if not isinstance(entry, dict) or not isinstance(entry.get("changes"), list):
+            log.warning("entry_skipped", reason="entry_without_changes")
+            continue
+        entry_time = parse_time(entry.get("time"))
+        for change in entry["changes"]:
+            if not isinstance(change, dict) or change.get("field") != ALERT_FIELD:
+                log.warning("change_skipped", reason="not_a_red_flag_change")
+                continue
+            value = change.get("value")
+            if not isinstance(value, dict):
+                log.warning("change_skipped", reason="value_not_an_object")
+                continue
+            alerts.append(make_alert(value, sent_at=entry_time))
+    return alerts
+
+
+def expand_standard(document: Any) -> list[IncomingAlert]:
+    """The one alert of a ``red_flag.*`` Standard Webhooks message."""
+    if not isinstance(document, dict) or not isinstance(document.get("type"), str):
+        raise NotAWebhook("The body must be an object with a 'type' string.")
+    if not document["type"].startswith(ALERT_FIELD + "."):
+        log.warning("message_skipped", reason="not_a_red_flag_type")
+        return []
+    if not isinstance(document.get("data"), dict):
+        raise NotAWebhook("A red_flag message must carry a 'data' object.")
+    return [make_alert(document["data"], sent_at=parse_time(document.get("timestamp")))]
+
+
+def make_alert(value: dict[str, Any], *, sent_at: datetime | None) -> IncomingAlert:
+    problems = []
+
+    raw_id = value.get("alert_id")
+    if isinstance(raw_id, int | str) and not isinstance(raw_id, bool) and str(raw_id):
+        alert_id = str(raw_id).strip()
+    else:
+        alert_id = ""
+    if not alert_id:
+        # Without the partner's id there is nothing to deduplicate on but the content;
+        # keys are sorted so that the same alert in another order is the same alert.
+        problems.append("alert_id_missing")
+        alert_id = "anon-" + _digest(value)
+    elif len(alert_id) > _MAX_ID:
+        problems.append("alert_id_too_long")
+        alert_id = "long-" + hashlib.sha256(alert_id.encode()).hexdigest()
+
+    if parse_time(value.get("flagged_at")) is None:
+        problems.append("flagged_at_missing_or_invalid")
+    risk = value.get("risk")
+    level = risk.get("level") if isinstance(risk, dict) else None
+    if not (isinstance(level, str) and level.strip().lower() in RISK_LEVELS):
+        problems.append("risk_level_unknown")
+    if value.get("status") not in (None, *STATUSES):
+        problems.append("status_unknown")
+
+    partner_time = parse_time(value.get("updated_at")) or sent_at
+    partner_time = partner_time or parse_time(value.get("flagged_at"))
+    return IncomingAlert(alert_id, value, partner_time, tuple(problems))
+
+
+def parse_time(value: Any) -> datetime | None:
+    """An ISO 8601 string or Unix seconds as an aware UTC datetime; else None."""
+    try:
+        if isinstance(value, bool):
+            return None
+        if isinstance(value, int | float):
+            if not 0 < value < 1e11:
+                return None
+            return datetime.fromtimestamp(value, UTC)
+        if isinstance(value, str) and 10 <= len(value) <= 40:
+            parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+            if parsed.tzinfo is None:
+                parsed = parsed.replace(tzinfo=UTC)
+            return parsed.astimezone(UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
+    return None
+
+
+def dumps(value: Any, *, sort_keys: bool = False) -> bytes:
+    """JSON bytes for anything parsed from a body, including what orjson refuses
+    (integers beyond 64 bits, NaN), so that no valid input fails to store."""
+    option = orjson.OPT_NON_STR_KEYS | (orjson.OPT_SORT_KEYS if sort_keys else 0)
+    try:
+        return orjson.dumps(value, option=option)
+    except (orjson.JSONEncodeError, TypeError):
+        text = json.dumps(value, sort_keys=sort_keys, ensure_ascii=False, default=str)
+        return text.encode()
+
+
+def loads(body: bytes) -> Any:
+    """Parse JSON; integers beyond 64 bits fall back to the standard library."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return json.loads(body)
+
+
+def _digest(value: dict[str, Any]) -> str:
+    return hashlib.sha256(dumps(value, sort_keys=True)).hexdigest()[:32]

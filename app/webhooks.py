@@ -1,0 +1,64 @@
+"""The partner's endpoints. Each route reads the request, calls one function of
+``app.intake`` and maps the result; the work lives there."""
+
+from __future__ import annotations
+
+import hmac
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+
+from app.errors import HandshakeRejected
+from app.receiving import read_body
+
+router = APIRouter(prefix="/webhooks", tags=["partner"])
+
+_MAX_CHALLENGE = 512
+
+
+@router.post("/meta", summary="Receive red-flag alerts (X-Hub-Signature-256)")
+async def receive_meta(request: Request) -> JSONResponse:
+    body = await read_body(request, limit=request.app.state.settings.max_body_bytes)
+    accepted = await request.app.state.intake.accept_meta(
+        body=body, headers=request.headers
+    )
+    return JSONResponse(accepted.to_dict())
+
+
+@router.post("/standard", summary="Receive red-flag alerts (Standard Webhooks)")
+async def receive_standard(request: Request) -> JSONResponse:
+    body = await read_body(request, limit=request.app.state.settings.max_body_bytes)
+    accepted = await request.app.state.intake.accept_standard(
+        body=body, headers=request.headers
+    )
+    return JSONResponse(accepted.to_dict())
+
+
+@router.api_route(
+    "/meta",
+    methods=["GET", "HEAD"],
+    summary="Subscription handshake",
+    response_class=PlainTextResponse,
+)
+async def verify_subscription(request: Request) -> PlainTextResponse:
+    challenge = answer_handshake(
+        params=request.query_params,
+        verify_token=request.app.state.settings.meta_verify_token.get_secret_value(),
+    )
+    return PlainTextResponse(challenge, headers={"x-content-type-options": "nosniff"})
+
+
+def answer_handshake(*, params: object, verify_token: str) -> str:
+    """The challenge to echo, once the mode and the verify token check out."""
+    get = params.get  # type: ignore[attr-defined]
+    challenge = get("hub.challenge")
+    if not challenge:
+        raise HandshakeRejected("hub.challenge is missing.", code="challenge_missing")
+    if len(challenge) > _MAX_CHALLENGE:
+        raise HandshakeRejected("hub.challenge is too long.", code="challenge_invalid")
+    if get("hub.mode") != "subscribe":
+        raise HandshakeRejected("hub.mode must be 'subscribe'.", code="mode_invalid")
+    given = (get("hub.verify_token") or "").encode()
+    if not verify_token or not hmac.compare_digest(given, verify_token.encode()):
+        raise HandshakeRejected()
+    return challenge

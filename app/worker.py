@@ -1,0 +1,182 @@
+"""The delivery worker: claims due deliveries and hands them to the notifiers.
+
+It runs as a task in the service's event loop. A new delivery wakes it at once
+(``wake``); polling every ``poll_s`` is only the safety net for rows written by
+another process, and for retries that fall due.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from functools import partial
+
+import structlog
+
+from app.clock import Clock
+from app.errors import DeliveryError, RelayError
+from app.notifiers.base import Notifier, Outbound, SendResult
+from app.outbox import Claimed, Outcome, RetryPolicy, claim_due, record_outcome
+from app.room_config import RoomsConfig
+from app.store import Store
+
+log = structlog.get_logger(__name__)
+
+
+class DeliveryWorker:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        notifiers: Mapping[str, Notifier],
+        rooms: RoomsConfig,
+        clock: Clock,
+        policy: RetryPolicy,
+        poll_s: float,
+        batch: int,
+        concurrency: int,
+        lease_s: float,
+    ):
+        self._store = store
+        self._notifiers = notifiers
+        self._rooms = rooms
+        self._clock = clock
+        self._policy = policy
+        self._poll_s = poll_s
+        self._batch = batch
+        self._concurrency = concurrency
+        self._lease_s = lease_s
+        self._wake = asyncio.Event()
+        self._inflight: set[asyncio.Task[None]] = set()
+        self.last_beat = time.monotonic()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def is_alive(self, *, now: float | None = None) -> bool:
+        now = time.monotonic() if now is None else now
+        return now - self.last_beat < max(5.0, 3 * self._poll_s)
+
+    async def run(self) -> None:
+        try:
+            while True:
+                self.last_beat = time.monotonic()
+                claimed = await self._claim()
+                for item in claimed:
+                    task = asyncio.create_task(self._deliver(item))
+                    self._inflight.add(task)
+                    task.add_done_callback(self._done)
+                if claimed and len(self._inflight) < self._concurrency:
+                    continue
+                await self._sleep()
+        finally:
+            for task in list(self._inflight):
+                task.cancel()
+
+    async def _claim(self) -> list[Claimed]:
+        room_for_more = self._concurrency - len(self._inflight)
+        if room_for_more <= 0:
+            return []
+        work = partial(
+            claim_due,
+            now=self._clock.now(),
+            lease_s=self._lease_s,
+            limit=min(self._batch, room_for_more),
+        )
+        try:
+            return await self._store.write(work)
+        except RelayError:
+            log.warning("delivery_claim_failed")
+            return []
+
+    async def _sleep(self) -> None:
+        self._wake.clear()
+        try:
+            await asyncio.wait_for(self._wake.wait(), timeout=self._poll_s)
+        except TimeoutError:
+            pass
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._inflight.discard(task)
+        if len(self._inflight) < self._concurrency:
+            self._wake.set()
+
+    async def _deliver(self, claimed: Claimed) -> None:
+        started = self._clock.now()
+        try:
+            result = await self._send(claimed)
+        except DeliveryError as exc:
+            outcome = Outcome(
+                started_at=started,
+                finished_at=self._clock.now(),
+                delivered=False,
+                status_code=exc.status_code,
+                error=exc.reason,
+                retryable=exc.retryable,
+                retry_after_s=exc.retry_after_s,
+            )
+        else:
+            outcome = Outcome(
+                started_at=started,
+                finished_at=self._clock.now(),
+                delivered=True,
+                status_code=result.status_code,
+                provider_message_id=result.provider_message_id,
+            )
+
+        work = partial(
+            record_outcome, claimed=claimed, outcome=outcome, policy=self._policy
+        )
+        try:
+            state, next_at = await self._store.write(work)
+        except RelayError:
+            # The lease runs out and another claim sends it again, with the same key.
+            log.error("delivery_record_failed", delivery_id=claimed.delivery_id)
+            return
+        self._log(claimed, outcome, state)
+        if next_at is not None:
+            delay = (next_at - self._clock.now()).total_seconds()
+            asyncio.get_running_loop().call_later(max(0.0, delay), self._wake.set)
+
+    async def _send(self, claimed: Claimed) -> SendResult:
+        notifier = self._notifiers.get(claimed.channel)
+        if notifier is None:
+            raise DeliveryError("channel_not_configured", retryable=False)
+        try:
+            room = self._rooms.room(claimed.room_id)
+        except KeyError:
+            # TODO: send to the fallback room instead, so a room removed from the
+            # config while its alerts were in flight still leaves them with a human.
+            raise DeliveryError("room_not_configured", retryable=False) from None
+        outbound = Outbound(
+            delivery_id=claimed.delivery_id,
+            idempotency_key=claimed.idempotency_key,
+            room=room,
+            channel=claimed.channel,
+            attempt=claimed.attempt,
+            alert=claimed.alert,
+        )
+        try:
+            return await notifier.send(outbound)
+        except DeliveryError:
+            raise
+        except Exception as exc:
+            log.exception("notifier_crashed", channel=claimed.channel)
+            raise DeliveryError("notifier_crashed", retryable=True) from exc
+
+    @staticmethod
+    def _log(claimed: Claimed, outcome: Outcome, state: str) -> None:
+        fields = {
+            "alert_ref": claimed.alert["ref"],
+            "room": claimed.room_id,
+            "channel": claimed.channel,
+            "attempt": claimed.attempt,
+            "delivery_id": claimed.delivery_id,
+        }
+        if state == "delivered":
+            log.info("delivery_sent", status=outcome.status_code, **fields)
+        elif state == "dead":
+            log.error("delivery_dead", error=outcome.error, **fields)
+        else:
+            log.warning("delivery_failed", error=outcome.error, **fields)

@@ -1,0 +1,57 @@
+"""Health and readiness, and the 503 that makes the partner retry."""
+
+from __future__ import annotations
+
+import httpx
+
+from app.local_server import ServiceThread
+from tests.builders import alert, meta_body, meta_headers
+from tests.test_webhooks import assert_error
+
+
+def set_read_only(service: ServiceThread, on: bool) -> None:
+    """Make the writer's one connection refuse writes, as a full disk would."""
+    raw = service.server.config.app.state.store.writer_engine.raw_connection()
+    try:
+        raw.driver_connection.execute(f"PRAGMA query_only={'ON' if on else 'OFF'}")
+    finally:
+        raw.close()
+
+
+def test_healthz_answers_while_the_process_runs(client: httpx.Client) -> None:
+    response = client.get("/healthz")
+
+    assert (response.status_code, response.json()) == (200, {"status": "ok"})
+
+
+def test_readyz_reports_database_and_worker(client: httpx.Client) -> None:
+    response = client.get("/readyz")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ready", "database": "ok", "worker": "ok"}
+
+
+def test_readyz_is_503_when_the_writer_has_stopped(
+    service: ServiceThread, client: httpx.Client
+) -> None:
+    service.server.config.app.state.store.close()
+
+    response = client.get("/readyz")
+
+    assert response.status_code == 503
+    assert response.json()["database"] == "down"
+
+
+def test_a_store_that_cannot_commit_answers_503_and_then_recovers(
+    service: ServiceThread, client: httpx.Client
+) -> None:
+    body = meta_body(alert("rf-503"))
+    set_read_only(service, True)
+
+    refused = client.post("/webhooks/meta", content=body, headers=meta_headers(body))
+    set_read_only(service, False)
+    retried = client.post("/webhooks/meta", content=body, headers=meta_headers(body))
+
+    assert_error(refused, 503, "store_unavailable")
+    assert retried.status_code == 200
+    assert retried.json()["new_alerts"] == 1
