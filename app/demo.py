@@ -122,9 +122,9 @@ def check_case(demo: Demo, case: dict[str, Any], response: httpx.Response) -> li
         media_type = response.headers.get("content-type", "").split(";")[0]
         if media_type != expect["content_type"]:
             problems.append(f"content type {media_type}")
-    if "alerts" in expect and expect["status"] == 200 and not expect["alerts"]:
-        if response.json().get("new_alerts") != 0:
-            problems.append("a repeated alert created a new one")
+    repeat = "alerts" in expect and expect["status"] == 200 and not expect["alerts"]
+    if repeat and response.json().get("new_alerts") != 0:
+        problems.append("a repeated alert created a new one")
 
     rooms = demo.service.server.config.app.state.rooms
     store = Store(demo.settings.database_url)
@@ -207,9 +207,8 @@ def run_demo(*, keep: bool = False) -> int:
                 response = demo.send_case(client, case)
                 problems = check_case(demo, case, response)
                 mark = "ok  " if not problems else "FAIL"
-                print(
-                    f"{mark} {case['id']:34} {response.status_code}  {'; '.join(problems)}"
-                )
+                status = response.status_code
+                print(f"{mark} {case['id']:34} {status}  {'; '.join(problems)}")
                 demo.failures += [f"{case['id']}: {p}" for p in problems]
 
         table = _wait_for_deliveries(demo)

@@ -54,7 +54,9 @@ class _Server:
         self._cond = threading.Condition()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, args=(0.05,), daemon=True
+        )
 
     @property
     def url(self) -> str:
@@ -127,7 +129,7 @@ class _Server:
 
 
 class FakeControlRoom(_Server):
-    """Receives ``POST /rooms/<room id>`` and verifies the Standard Webhooks signature."""
+    """Takes ``POST /rooms/<room id>`` and verifies the Standard Webhooks signature."""
 
     def __init__(self, *, signing_secret: str):
         self._webhook = Webhook(signing_secret)

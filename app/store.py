@@ -13,6 +13,7 @@ PostgreSQL goes through the same writer, which keeps the hot path identical on b
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import queue
 import threading
 from collections.abc import Callable
@@ -230,7 +231,6 @@ class Store:
             else:
                 job.future.set_result(result)
 
-        try:
+        # A closed loop means the caller is gone and nobody waits for the answer.
+        with contextlib.suppress(RuntimeError):
             job.loop.call_soon_threadsafe(settle)
-        except RuntimeError:
-            pass  # the caller's loop has closed; nobody is waiting any more

@@ -8,6 +8,7 @@ another process, and for retries that fall due.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Mapping
 from functools import partial
@@ -92,10 +93,8 @@ class DeliveryWorker:
 
     async def _sleep(self) -> None:
         self._wake.clear()
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=self._poll_s)
-        except TimeoutError:
-            pass
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._inflight.discard(task)

@@ -31,9 +31,10 @@ def alert(alert_id: str = "rf-test-1", **fields: Any) -> dict[str, Any]:
 
 def meta_body(*alerts: dict[str, Any], entry_time: int = 1760000000) -> bytes:
     changes = [{"field": "red_flag", "value": value} for value in alerts]
-    document = {"object": "safety_alert", "entry": [
-        {"id": "ent-0", "time": entry_time, "changes": changes}
-    ]}
+    document = {
+        "object": "safety_alert",
+        "entry": [{"id": "ent-0", "time": entry_time, "changes": changes}],
+    }
     return json.dumps(document, ensure_ascii=False).encode()
 
 
@@ -50,7 +51,10 @@ def meta_headers(body: bytes, **extra: str) -> dict[str, str]:
 
 
 def standard_headers(
-    body: bytes, *, message_id: str = "msg_test_1", timestamp: int | None = None,
+    body: bytes,
+    *,
+    message_id: str = "msg_test_1",
+    timestamp: int | None = None,
     secret: str = DEMO_STANDARD_SECRET,
 ) -> dict[str, str]:
     timestamp = int(time.time()) if timestamp is None else timestamp
@@ -66,6 +70,9 @@ def standard_headers(
 
 
 def standard_body(value: dict[str, Any]) -> bytes:
-    document = {"type": "red_flag.created", "timestamp": "2025-10-09T08:53:20Z",
-                "data": value}
+    document = {
+        "type": "red_flag.created",
+        "timestamp": "2025-10-09T08:53:20Z",
+        "data": value,
+    }
     return json.dumps(document, ensure_ascii=False).encode()

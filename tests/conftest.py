@@ -67,7 +67,9 @@ def example_rooms(room_url: str) -> RoomsConfig:
 
 
 @pytest.fixture
-def make_settings(tmp_path: Path, db_url: str, sms: FakeMsg91) -> Callable[..., Settings]:
+def make_settings(
+    tmp_path: Path, db_url: str, sms: FakeMsg91
+) -> Callable[..., Settings]:
     def make(**overrides: Any) -> Settings:
         return demo_settings(
             tmp_path, sms_url=sms.flow_url, **({"database_url": db_url} | overrides)
@@ -83,11 +85,18 @@ def start_service(
     """Start the real service; stopped at the end of the test."""
     started: list[ServiceThread] = []
 
-    def start(*, clock: Clock | None = None, webhook_clock: Clock | None = None,
-              rooms: RoomsConfig | None = None, **overrides: Any) -> ServiceThread:
+    def start(
+        *,
+        clock: Clock | None = None,
+        webhook_clock: Clock | None = None,
+        rooms: RoomsConfig | None = None,
+        **overrides: Any,
+    ) -> ServiceThread:
         settings = make_settings(**overrides)
         app = create_app(
-            settings, rooms=rooms or example_rooms(room.url), clock=clock,
+            settings,
+            rooms=rooms or example_rooms(room.url),
+            clock=clock,
             webhook_clock=webhook_clock,
         )
         service = ServiceThread(app).start()

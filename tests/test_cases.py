@@ -32,7 +32,9 @@ def case_by_id(case_id: str) -> dict:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case["id"] for case in CASES])
-def test_case_meets_its_expectation(demo: Demo, client: httpx.Client, case: dict) -> None:
+def test_case_meets_its_expectation(
+    demo: Demo, client: httpx.Client, case: dict
+) -> None:
     if case["id"] == "c16-duplicate-of-c01":
         demo.send_case(client, case_by_id("c01-kota-hindi"))
 

@@ -24,20 +24,29 @@ runner = CliRunner()
         (["Talwandi, Kota"], "Kota", "Kota City"),
     ],
 )
-def test_lookup_json_prints_one_placement(args: list[str], district: str,
-                                          police: str) -> None:
+def test_lookup_json_prints_one_placement(
+    args: list[str], district: str, police: str
+) -> None:
     result = runner.invoke(cli, ["lookup", *args, "--json"])
 
     placement = json.loads(result.stdout)
     assert result.exit_code == 0
     assert (placement["district"], placement["police_district"]) == (district, police)
-    assert set(placement) >= {"district", "police_district", "in_rajasthan",
-                              "confidence", "flags", "candidates", "evidence"}
+    assert set(placement) >= {
+        "district",
+        "police_district",
+        "in_rajasthan",
+        "confidence",
+        "flags",
+        "candidates",
+        "evidence",
+    }
 
 
 def test_lookup_outside_rajasthan_is_never_placed_inside() -> None:
-    result = runner.invoke(cli, ["lookup", "--city", "Rajkot", "--state", "Gujarat",
-                                 "--json"])
+    result = runner.invoke(
+        cli, ["lookup", "--city", "Rajkot", "--state", "Gujarat", "--json"]
+    )
 
     placement = json.loads(result.stdout)
     assert placement["in_rajasthan"] is False

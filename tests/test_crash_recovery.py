@@ -37,7 +37,9 @@ class Serve:
     def start(self) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "app", "serve", "--port", str(self.port)],
-            env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
@@ -46,7 +48,9 @@ class Serve:
                     return
             except httpx.TransportError:
                 time.sleep(0.1)
-        raise RuntimeError(self.process.stderr.read1().decode() if self.process.stderr else "")
+        raise RuntimeError(
+            self.process.stderr.read1().decode() if self.process.stderr else ""
+        )
 
     def kill(self) -> None:
         assert self.process is not None
@@ -88,8 +92,11 @@ def test_alert_is_delivered_after_kill_9_in_the_middle_of_a_send(
     serve.start()
     body = meta_body(alert("rf-kill"))
 
-    response = httpx.post(f"http://127.0.0.1:{serve.port}/webhooks/meta", content=body,
-                          headers=meta_headers(body))
+    response = httpx.post(
+        f"http://127.0.0.1:{serve.port}/webhooks/meta",
+        content=body,
+        headers=meta_headers(body),
+    )
     time.sleep(0.3)
     serve.kill()
     room.behaviour.delay_s = 0.0
@@ -108,8 +115,11 @@ def test_alert_is_delivered_after_kill_9_before_any_send(
     serve.start()
     body = meta_body(alert("rf-kill-2"))
 
-    response = httpx.post(f"http://127.0.0.1:{serve.port}/webhooks/meta", content=body,
-                          headers=meta_headers(body))
+    response = httpx.post(
+        f"http://127.0.0.1:{serve.port}/webhooks/meta",
+        content=body,
+        headers=meta_headers(body),
+    )
     serve.kill()
     room.behaviour.default = 200
     serve.start()

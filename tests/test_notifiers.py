@@ -28,8 +28,9 @@ from tests.builders import alert, meta_body, meta_headers
 from tests.conftest import example_rooms
 
 
-def outbound(room_url: str, *, room_id: str = "kota-city", status: str = "actual"
-             ) -> Outbound:
+def outbound(
+    room_url: str, *, room_id: str = "kota-city", status: str = "actual"
+) -> Outbound:
     return Outbound(
         delivery_id=1,
         idempotency_key="msg_0123456789abcdef",
@@ -55,20 +56,30 @@ def outbound(room_url: str, *, room_id: str = "kota-city", status: str = "actual
     )
 
 
-async def send_http(room: FakeControlRoom, *, timeout_s: float = 5.0,
-                    url: str | None = None) -> SendResult:
+async def send_http(
+    room: FakeControlRoom, *, timeout_s: float = 5.0, url: str | None = None
+) -> SendResult:
     async with httpx.AsyncClient() as client:
-        notifier = HttpNotifier(client=client, clock=SystemClock(), timeout_s=timeout_s,
-                                public_base_url="https://relay.example.in")
+        notifier = HttpNotifier(
+            client=client,
+            clock=SystemClock(),
+            timeout_s=timeout_s,
+            public_base_url="https://relay.example.in",
+        )
         return await notifier.send(outbound(url or room.url))
 
 
-async def send_sms(gateway: FakeMsg91, *, authkey: str = DEMO_SMS_AUTHKEY,
-                   status: str = "actual") -> SendResult:
+async def send_sms(
+    gateway: FakeMsg91, *, authkey: str = DEMO_SMS_AUTHKEY, status: str = "actual"
+) -> SendResult:
     async with httpx.AsyncClient() as client:
         notifier = Msg91Notifier(
-            client=client, url=gateway.flow_url, authkey=SecretStr(authkey),
-            template_id="1207170000000000001", sender="RJPOLC", timeout_s=5.0,
+            client=client,
+            url=gateway.flow_url,
+            authkey=SecretStr(authkey),
+            template_id="1207170000000000001",
+            sender="RJPOLC",
+            timeout_s=5.0,
             public_base_url="https://relay.example.in",
         )
         return await notifier.send(outbound("http://127.0.0.1:9", status=status))
@@ -106,8 +117,17 @@ def test_http_alert_signed_with_another_secret_fails_verification(
 
 @pytest.mark.parametrize(
     ("status", "retryable"),
-    [(500, True), (502, True), (503, True), (429, True), (408, True),
-     (400, False), (401, False), (404, False), (410, False)],
+    [
+        (500, True),
+        (502, True),
+        (503, True),
+        (429, True),
+        (408, True),
+        (400, False),
+        (401, False),
+        (404, False),
+        (410, False),
+    ],
 )
 def test_http_failures_are_classified(
     room: FakeControlRoom, status: int, retryable: bool
@@ -117,7 +137,10 @@ def test_http_failures_are_classified(
     with pytest.raises(DeliveryError) as caught:
         asyncio.run(send_http(room))
 
-    assert (caught.value.reason, caught.value.retryable) == (f"http_{status}", retryable)
+    assert (caught.value.reason, caught.value.retryable) == (
+        f"http_{status}",
+        retryable,
+    )
 
 
 def test_http_retry_after_in_seconds_is_passed_on(room: FakeControlRoom) -> None:
@@ -158,10 +181,15 @@ def test_msg91_request_has_the_flow_api_shape(sms: FakeMsg91) -> None:
     assert body["template_id"] == "1207170000000000001"
     assert body["sender"] == "RJPOLC"
     assert body["unicode"] == 0
-    assert body["recipients"] == [{
-        "mobiles": "919000000002", "ref": "RF-ABCDEFG", "district": "Kota",
-        "risk": "HIGH", "link": "https://relay.example.in/a/RF-ABCDEFG",
-    }]
+    assert body["recipients"] == [
+        {
+            "mobiles": "919000000002",
+            "ref": "RF-ABCDEFG",
+            "district": "Kota",
+            "risk": "HIGH",
+            "link": "https://relay.example.in/a/RF-ABCDEFG",
+        }
+    ]
     assert result.provider_message_id
 
 
@@ -169,8 +197,13 @@ def test_msg91_text_carries_no_personal_data(sms: FakeMsg91) -> None:
     asyncio.run(send_sms(sms))
 
     sent = sms.accepted()[0].body.decode()
-    for personal in ("Sample Student", "sample_user_01", "9999900001", "324005",
-                     "अब और नहीं"):
+    for personal in (
+        "Sample Student",
+        "sample_user_01",
+        "9999900001",
+        "324005",
+        "अब और नहीं",
+    ):
         assert personal not in sent
 
 
@@ -184,13 +217,18 @@ def test_msg91_wrong_authkey_is_permanent(sms: FakeMsg91) -> None:
     with pytest.raises(DeliveryError) as caught:
         asyncio.run(send_sms(sms, authkey="wrong"))
 
-    assert (caught.value.reason, caught.value.retryable) == ("gateway_auth_refused", False)
+    assert (caught.value.reason, caught.value.retryable) == (
+        "gateway_auth_refused",
+        False,
+    )
 
 
-@pytest.mark.parametrize(("status", "retryable"), [(503, True), (429, True),
-                                                   (400, False)])
-def test_msg91_failures_are_classified(sms: FakeMsg91, status: int,
-                                       retryable: bool) -> None:
+@pytest.mark.parametrize(
+    ("status", "retryable"), [(503, True), (429, True), (400, False)]
+)
+def test_msg91_failures_are_classified(
+    sms: FakeMsg91, status: int, retryable: bool
+) -> None:
     sms.behaviour.default = status
 
     with pytest.raises(DeliveryError) as caught:
@@ -205,23 +243,33 @@ def test_msg91_failures_are_classified(sms: FakeMsg91, status: int,
 def attempts_of(service: ServiceThread) -> list[dict]:
     store = Store(service.server.config.app.state.settings.database_url)
     try:
-        return store.read_sync(lambda conn: [
-            dict(row) for row in conn.execute(
-                select(Delivery.channel, Delivery.state, Delivery.idempotency_key,
-                       DeliveryAttempt.number, DeliveryAttempt.outcome,
-                       DeliveryAttempt.error, DeliveryAttempt.status_code)
-                .join(DeliveryAttempt, DeliveryAttempt.delivery_id == Delivery.id)
-                .order_by(Delivery.channel, DeliveryAttempt.number)
-            ).mappings()
-        ])
+        return store.read_sync(
+            lambda conn: [
+                dict(row)
+                for row in conn.execute(
+                    select(
+                        Delivery.channel,
+                        Delivery.state,
+                        Delivery.idempotency_key,
+                        DeliveryAttempt.number,
+                        DeliveryAttempt.outcome,
+                        DeliveryAttempt.error,
+                        DeliveryAttempt.status_code,
+                    )
+                    .join(DeliveryAttempt, DeliveryAttempt.delivery_id == Delivery.id)
+                    .order_by(Delivery.channel, DeliveryAttempt.number)
+                ).mappings()
+            ]
+        )
     finally:
         store.close()
 
 
 def post_alert(service: ServiceThread, alert_id: str) -> None:
     body = meta_body(alert(alert_id))
-    response = httpx.post(service.url + "/webhooks/meta", content=body,
-                          headers=meta_headers(body))
+    response = httpx.post(
+        service.url + "/webhooks/meta", content=body, headers=meta_headers(body)
+    )
     assert response.status_code == 200
 
 
@@ -240,12 +288,16 @@ def test_worker_retries_5xx_and_429_then_delivers_with_one_idempotency_key(
 
     post_alert(service, "rf-retry")
     room.wait_for(1)
-    wait_until(lambda: len([a for a in attempts_of(service) if a["channel"] == "http"])
-               == 3)
+    wait_until(
+        lambda: len([a for a in attempts_of(service) if a["channel"] == "http"]) == 3
+    )
 
     http = [a for a in attempts_of(service) if a["channel"] == "http"]
     assert [(a["number"], a["outcome"], a["error"]) for a in http] == [
-        (1, "retry", "http_503"), (2, "retry", "http_429"), (3, "delivered", None)]
+        (1, "retry", "http_503"),
+        (2, "retry", "http_429"),
+        (3, "delivered", None),
+    ]
     assert {a["state"] for a in http} == {"delivered"}
     keys = {r.headers["webhook-id"] for r in room.received}
     assert len(keys) == 1 and len(room.received) == 3
@@ -263,7 +315,8 @@ def test_worker_gives_up_at_once_on_a_permanent_failure(
 
     http = [a for a in attempts_of(service) if a["channel"] == "http"]
     assert [(a["outcome"], a["error"], a["state"]) for a in http] == [
-        ("dead", "http_404", "dead")]
+        ("dead", "http_404", "dead")
+    ]
 
 
 def test_worker_stops_retrying_after_max_attempts(

@@ -20,16 +20,35 @@ from tests.builders import (
 from tests.test_notifiers import wait_until
 
 PERSONAL = {
-    "subject": {"account_id": "17841499999999999", "username": "priya_k_2007",
-                "display_name": "Priya Kumari", "profile_url": "https://ig.example/priya"},
+    "subject": {
+        "account_id": "17841499999999999",
+        "username": "priya_k_2007",
+        "display_name": "Priya Kumari",
+        "profile_url": "https://ig.example/priya",
+    },
     "content": {"excerpt": "मैं अब और नहीं जी सकती", "url": "https://ig.example/p/xyz"},
-    "location": {"city": "Kota", "locality": "Talwandi", "pincode": "324005",
-                 "lat": 25.1432, "lon": 75.8312},
+    "location": {
+        "city": "Kota",
+        "locality": "Talwandi",
+        "pincode": "324005",
+        "lat": 25.1432,
+        "lon": 75.8312,
+    },
     "contact": {"phone": "+919812345678", "email": "priya@example.com"},
 }
-NEEDLES = ["17841499999999999", "priya_k_2007", "Priya Kumari", "ig.example",
-           "मैं अब और नहीं", "Talwandi", "324005", "25.1432", "75.8312",
-           "9812345678", "priya@example.com"]
+NEEDLES = [
+    "17841499999999999",
+    "priya_k_2007",
+    "Priya Kumari",
+    "ig.example",
+    "मैं अब और नहीं",
+    "Talwandi",
+    "324005",
+    "25.1432",
+    "75.8312",
+    "9812345678",
+    "priya@example.com",
+]
 
 
 def assert_clean(text: str) -> None:
@@ -43,15 +62,17 @@ def test_logs_of_a_whole_delivery_hold_no_personal_data(
     body = meta_body(alert("rf-pii", **PERSONAL))
     with capture_logs() as logs:
         service = start_service()
-        response = httpx.post(service.url + "/webhooks/meta", content=body,
-                              headers=meta_headers(body))
+        response = httpx.post(
+            service.url + "/webhooks/meta", content=body, headers=meta_headers(body)
+        )
         room.wait_for(1)
         sms.wait_for(1)
         wait_until(lambda: sum(e["event"] == "delivery_sent" for e in logs) == 2)
 
     assert response.status_code == 200
     assert {"event_stored", "alert_created", "delivery_sent"} <= {
-        entry["event"] for entry in logs}
+        entry["event"] for entry in logs
+    }
     assert_clean(json.dumps(logs, default=str, ensure_ascii=False))
 
 
@@ -75,7 +96,10 @@ def test_error_bodies_and_their_logs_hold_no_personal_data(
     not_an_envelope = json.dumps({"alert": PERSONAL}).encode()
     not_json = b"{" + json.dumps(PERSONAL).encode()
     attempts = [
-        (good, {"x-hub-signature-256": "sha256=00", "content-type": "application/json"}),
+        (
+            good,
+            {"x-hub-signature-256": "sha256=00", "content-type": "application/json"},
+        ),
         (not_an_envelope, meta_headers(not_an_envelope)),
         (not_json, meta_headers(not_json)),
         (good, meta_headers(good, **{"content-type": "text/xml"})),
@@ -83,13 +107,17 @@ def test_error_bodies_and_their_logs_hold_no_personal_data(
 
     with capture_logs() as logs:
         for body, headers in attempts:
-            response = httpx.post(service.url + "/webhooks/meta", content=body,
-                                  headers=headers)
+            response = httpx.post(
+                service.url + "/webhooks/meta", content=body, headers=headers
+            )
             assert 400 <= response.status_code < 500
             assert_clean(response.text)
         standard = standard_body(alert("rf-pii-std", **PERSONAL))
-        response = httpx.post(service.url + "/webhooks/standard", content=standard,
-                              headers=standard_headers(standard, timestamp=1))
+        response = httpx.post(
+            service.url + "/webhooks/standard",
+            content=standard,
+            headers=standard_headers(standard, timestamp=1),
+        )
         assert_clean(response.text)
 
     assert_clean(json.dumps(logs, default=str, ensure_ascii=False))

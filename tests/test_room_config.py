@@ -42,7 +42,7 @@ def test_the_example_covers_every_district() -> None:
 def test_a_district_without_a_room_is_refused_by_name(tmp_path: Path) -> None:
     path = example_without(tmp_path, "tonk")
 
-    with pytest.raises(ConfigError, match="districts with no room.*Tonk"):
+    with pytest.raises(ConfigError, match=r"districts with no room.*Tonk"):
         load_rooms(path, demo_mode=True, environ=ENV)
 
 
@@ -54,16 +54,18 @@ def test_kota_without_its_police_rooms_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_placeholder_signing_secret_is_refused_outside_demo_mode() -> None:
-    placeholder = {"REDFLAG_ROOM_SIGNING_SECRET":
-                   "whsec_Y2hhbmdlbWUtY2hhbmdlbWUtY2hhbmdlbWU="}
+    placeholder = {
+        "REDFLAG_ROOM_SIGNING_SECRET": "whsec_Y2hhbmdlbWUtY2hhbmdlbWUtY2hhbmdlbWU="
+    }
 
     with pytest.raises(ConfigError, match="signing_secret is a placeholder"):
         load_rooms(EXAMPLE_ROOMS_FILE, environ=placeholder)
 
 
 def test_a_real_looking_signing_secret_is_accepted() -> None:
-    rooms = load_rooms(EXAMPLE_ROOMS_FILE,
-                       environ={"REDFLAG_ROOM_SIGNING_SECRET": REAL_LOOKING_SECRET})
+    rooms = load_rooms(
+        EXAMPLE_ROOMS_FILE, environ={"REDFLAG_ROOM_SIGNING_SECRET": REAL_LOOKING_SECRET}
+    )
 
     assert rooms.room("kota-city").http is not None
 
@@ -78,15 +80,27 @@ def test_an_unset_environment_reference_is_named() -> None:
     [
         ("rooms: [", "not valid YAML"),
         ("fallback_room: x\nrooms: []", "rooms"),
-        ("fallback_room: nowhere\nrooms:\n  - {id: a1, name: A, districts: [Tonk],"
-         " sms: {numbers: ['+919000000001']}}", "fallback_room 'nowhere' is not a room"),
-        ("fallback_room: a1\nrooms:\n  - {id: a1, name: A, districts: [Atlantis],"
-         " sms: {numbers: ['+919000000001']}}", "'Atlantis' is not a current district"),
-        ("fallback_room: a1\nrooms:\n  - {id: a1, name: A,"
-         " sms: {numbers: ['0141 2345678']}}", "not a valid mobile number"),
+        (
+            "fallback_room: nowhere\nrooms:\n  - {id: a1, name: A, districts: [Tonk],"
+            " sms: {numbers: ['+919000000001']}}",
+            "fallback_room 'nowhere' is not a room",
+        ),
+        (
+            "fallback_room: a1\nrooms:\n  - {id: a1, name: A, districts: [Atlantis],"
+            " sms: {numbers: ['+919000000001']}}",
+            "'Atlantis' is not a current district",
+        ),
+        (
+            "fallback_room: a1\nrooms:\n  - {id: a1, name: A,"
+            " sms: {numbers: ['0141 2345678']}}",
+            "not a valid mobile number",
+        ),
         ("fallback_room: a1\nrooms:\n  - {id: a1, name: A}", "neither http nor sms"),
-        ("fallback_room: a1\nrooms:\n  - {id: a1, name: A, http: {url: 'ftp://x',"
-         " signing_secret: 'whsec_'}}", "http:// or https://"),
+        (
+            "fallback_room: a1\nrooms:\n  - {id: a1, name: A, http: {url: 'ftp://x',"
+            " signing_secret: 'whsec_'}}",
+            "http:// or https://",
+        ),
     ],
     ids=["yaml", "no-rooms", "fallback", "district", "landline", "no-channel", "url"],
 )

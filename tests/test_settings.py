@@ -33,11 +33,13 @@ def test_f3_an_unusable_standard_secret_stops_the_service(secret: str) -> None:
 
 @pytest.mark.parametrize(
     "overrides",
-    [{"meta_app_secrets": []},
-     {"meta_app_secrets": ["changeme"]},
-     {"meta_app_secrets": ["demo-meta-app-secret-2f7c"]},
-     {"meta_verify_token": ""},
-     {"meta_verify_token": "<your token>"}],
+    [
+        {"meta_app_secrets": []},
+        {"meta_app_secrets": ["changeme"]},
+        {"meta_app_secrets": ["demo-meta-app-secret-2f7c"]},
+        {"meta_verify_token": ""},
+        {"meta_verify_token": "<your token>"},
+    ],
     ids=["none", "changeme", "demo", "empty-token", "angle-brackets"],
 )
 def test_placeholder_secrets_are_refused_outside_demo_mode(overrides: dict) -> None:

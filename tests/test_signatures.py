@@ -31,8 +31,9 @@ def standard(body: bytes = BODY, *, key: bytes | None = None, ts: int = T0) -> d
     return {
         "webhook-id": "msg_1",
         "webhook-timestamp": str(ts),
-        "webhook-signature": sign_standard(key=key, message_id="msg_1", timestamp=ts,
-                                           body=body),
+        "webhook-signature": sign_standard(
+            key=key, message_id="msg_1", timestamp=ts, body=body
+        ),
     }
 
 
@@ -59,8 +60,16 @@ def test_meta_accepts_upper_case_hex_and_prefix() -> None:
 
 @pytest.mark.parametrize(
     "header",
-    [None, "", "sha256=", "sha1=abc", "sha256=zz", "sha256=" + "00" * 32,
-     meta_header(b"wrong-secret"), "sha256=" + "a" * 10_000],
+    [
+        None,
+        "",
+        "sha256=",
+        "sha1=abc",
+        "sha256=zz",
+        "sha256=" + "00" * 32,
+        meta_header(b"wrong-secret"),
+        "sha256=" + "a" * 10_000,
+    ],
     ids=["missing", "empty", "no-hex", "sha1", "not-hex", "zeros", "wrong-key", "huge"],
 )
 def test_meta_refuses_bad_headers(header: str | None) -> None:

@@ -29,7 +29,9 @@ def test_f15_fifty_concurrent_webhooks_during_deliveries_and_a_long_read(
     url = service.server.config.app.state.settings.database_url
     for i in range(10):  # deliveries in flight while the burst arrives
         body = meta_body(alert(f"rf-warm-{i}"))
-        httpx.post(service.url + "/webhooks/meta", content=body, headers=meta_headers(body))
+        httpx.post(
+            service.url + "/webhooks/meta", content=body, headers=meta_headers(body)
+        )
 
     reading = threading.Event()
 
@@ -46,8 +48,12 @@ def test_f15_fifty_concurrent_webhooks_during_deliveries_and_a_long_read(
 
     def post(i: int) -> int:
         body = meta_body(alert(f"rf-f15-{i}"))
-        return httpx.post(service.url + "/webhooks/meta", content=body,
-                          headers=meta_headers(body), timeout=10).status_code
+        return httpx.post(
+            service.url + "/webhooks/meta",
+            content=body,
+            headers=meta_headers(body),
+            timeout=10,
+        ).status_code
 
     with capture_logs() as logs:
         reader = threading.Thread(target=long_read)
@@ -69,13 +75,19 @@ def test_writes_are_committed_in_groups(tmp_path) -> None:
     store.start()
 
     async def burst() -> None:
-        await asyncio.gather(*(
-            store.write(lambda conn, n=n: conn.execute(text(f"INSERT INTO t VALUES ({n})")))
-            for n in range(200)
-        ))
+        await asyncio.gather(
+            *(
+                store.write(
+                    lambda conn, n=n: conn.execute(text(f"INSERT INTO t VALUES ({n})"))
+                )
+                for n in range(200)
+            )
+        )
 
     asyncio.run(burst())
-    rows = store.read_sync(lambda conn: conn.execute(text("SELECT count(*) FROM t")).scalar_one())
+    rows = store.read_sync(
+        lambda conn: conn.execute(text("SELECT count(*) FROM t")).scalar_one()
+    )
     store.close()
 
     assert rows == 200
@@ -84,17 +96,24 @@ def test_writes_are_committed_in_groups(tmp_path) -> None:
 
 def test_a_failing_write_does_not_take_its_group_down(tmp_path) -> None:
     store = Store(f"sqlite:///{tmp_path / 'g.db'}")
-    store.write_sync(lambda conn: conn.execute(text("CREATE TABLE t (n INTEGER UNIQUE)")))
+    store.write_sync(
+        lambda conn: conn.execute(text("CREATE TABLE t (n INTEGER UNIQUE)"))
+    )
     store.start()
 
     async def burst() -> list[object]:
-        works = [lambda conn, n=n: conn.execute(text(f"INSERT INTO t VALUES ({n})"))
-                 for n in (1, 2, 2, 3)]
-        return await asyncio.gather(*(store.write(w) for w in works),
-                                    return_exceptions=True)
+        works = [
+            lambda conn, n=n: conn.execute(text(f"INSERT INTO t VALUES ({n})"))
+            for n in (1, 2, 2, 3)
+        ]
+        return await asyncio.gather(
+            *(store.write(w) for w in works), return_exceptions=True
+        )
 
     results = asyncio.run(burst())
-    rows = store.read_sync(lambda conn: conn.execute(text("SELECT n FROM t ORDER BY n")).scalars().all())
+    rows = store.read_sync(
+        lambda conn: conn.execute(text("SELECT n FROM t ORDER BY n")).scalars().all()
+    )
     store.close()
 
     assert rows == [1, 2, 3]
@@ -104,10 +123,12 @@ def test_a_failing_write_does_not_take_its_group_down(tmp_path) -> None:
 def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path) -> None:
     store = Store(f"sqlite:///{tmp_path / 'w.db'}")
 
-    mode, timeout = store.read_sync(lambda conn: (
-        conn.execute(text("PRAGMA journal_mode")).scalar_one(),
-        conn.execute(text("PRAGMA busy_timeout")).scalar_one(),
-    ))
+    mode, timeout = store.read_sync(
+        lambda conn: (
+            conn.execute(text("PRAGMA journal_mode")).scalar_one(),
+            conn.execute(text("PRAGMA busy_timeout")).scalar_one(),
+        )
+    )
     store.close()
 
     assert (mode, timeout) == ("wal", 5000)

@@ -31,7 +31,9 @@ def count(service: ServiceThread, model: type) -> int:
     store = Store(service.server.config.app.state.settings.database_url)
     try:
         return store.read_sync(
-            lambda conn: conn.execute(select(func.count()).select_from(model)).scalar_one()
+            lambda conn: conn.execute(
+                select(func.count()).select_from(model)
+            ).scalar_one()
         )
     finally:
         store.close()
@@ -41,9 +43,11 @@ def stored_alert(service: ServiceThread, alert_id: str) -> dict:
     store = Store(service.server.config.app.state.settings.database_url)
     try:
         return store.read_sync(
-            lambda conn: conn.execute(
-                select(Alert.__table__).where(Alert.alert_id == alert_id)
-            ).mappings().one()
+            lambda conn: (
+                conn.execute(select(Alert.__table__).where(Alert.alert_id == alert_id))
+                .mappings()
+                .one()
+            )
         )
     finally:
         store.close()
@@ -63,8 +67,16 @@ def test_f1_pretty_printed_body_with_final_newline_is_accepted(
     client: httpx.Client,
 ) -> None:
     body = b'{\n  "alert_id": "rf-f1",\n  "score": 0.90\n}\n'
-    document = {"object": "safety_alert", "entry": [{"id": "e", "time": 1,
-                "changes": [{"field": "red_flag", "value": json.loads(body)}]}]}
+    document = {
+        "object": "safety_alert",
+        "entry": [
+            {
+                "id": "e",
+                "time": 1,
+                "changes": [{"field": "red_flag", "value": json.loads(body)}],
+            }
+        ],
+    }
     exact = json.dumps(document, indent=2).replace("0.9", "0.90").encode() + b"\n"
 
     response = client.post("/webhooks/meta", content=exact, headers=meta_headers(exact))
@@ -101,7 +113,8 @@ def test_f2_body_ending_in_crlf_is_signed_over_all_its_bytes(
 
 def test_missing_signature_is_401_with_its_own_code(client: httpx.Client) -> None:
     response = client.post(
-        "/webhooks/meta", content=meta_body(alert()),
+        "/webhooks/meta",
+        content=meta_body(alert()),
         headers={"content-type": "application/json"},
     )
 
@@ -124,8 +137,9 @@ def test_f3_standard_header_names_in_any_case(
         "Content-Type": "application/json",
     }
 
-    response = httpx.post(service.url + "/webhooks/standard", content=body,
-                          headers=shouted)
+    response = httpx.post(
+        service.url + "/webhooks/standard", content=body, headers=shouted
+    )
 
     assert response.status_code == 200
     assert stored_alert(service, "rf-f3")["district"] == "Ajmer"
@@ -140,12 +154,17 @@ def test_f3_standard_signature_keyed_with_the_undecoded_secret_is_refused(
 
     body = standard_body(alert("rf-f3b"))
     ts = str(int(time.time()))
-    for key in (DEMO_STANDARD_SECRET.encode(),
-                DEMO_STANDARD_SECRET.removeprefix("whsec_").encode()):
+    for key in (
+        DEMO_STANDARD_SECRET.encode(),
+        DEMO_STANDARD_SECRET.removeprefix("whsec_").encode(),
+    ):
         digest = hmac.new(key, f"msg_x.{ts}.".encode() + body, hashlib.sha256).digest()
-        headers = {"webhook-id": "msg_x", "webhook-timestamp": ts,
-                   "webhook-signature": "v1," + base64.b64encode(digest).decode(),
-                   "content-type": "application/json"}
+        headers = {
+            "webhook-id": "msg_x",
+            "webhook-timestamp": ts,
+            "webhook-signature": "v1," + base64.b64encode(digest).decode(),
+            "content-type": "application/json",
+        }
 
         response = client.post("/webhooks/standard", content=body, headers=headers)
 
@@ -170,10 +189,16 @@ def test_f4_retries_that_differ_byte_for_byte_make_one_alert(
     first = standard_body(alert("rf-f4", sent_at="2025-10-09T09:00:00Z"))
     second = standard_body(alert("rf-f4", sent_at="2025-10-09T09:00:07Z"))
 
-    one = client.post("/webhooks/standard", content=first,
-                      headers=standard_headers(first, message_id="msg_a"))
-    two = client.post("/webhooks/standard", content=second,
-                      headers=standard_headers(second, message_id="msg_b"))
+    one = client.post(
+        "/webhooks/standard",
+        content=first,
+        headers=standard_headers(first, message_id="msg_a"),
+    )
+    two = client.post(
+        "/webhooks/standard",
+        content=second,
+        headers=standard_headers(second, message_id="msg_b"),
+    )
 
     assert (one.status_code, two.status_code) == (200, 200)
     assert (one.json()["new_alerts"], two.json()["new_alerts"]) == (1, 0)
@@ -191,8 +216,12 @@ def test_f17_same_keys_in_another_order_are_the_same_alert(
 
     for payload in (value, reordered):
         body = meta_body(payload)
-        assert client.post("/webhooks/meta", content=body,
-                           headers=meta_headers(body)).status_code == 200
+        assert (
+            client.post(
+                "/webhooks/meta", content=body, headers=meta_headers(body)
+            ).status_code
+            == 200
+        )
 
     assert count(service, Alert) == 1
 
@@ -205,8 +234,12 @@ def test_concurrent_copies_of_one_alert_make_one_alert(
     bodies = [meta_body(alert("rf-race", n=i)) for i in range(20)]
 
     def post(body: bytes) -> int:
-        return httpx.post(service.url + "/webhooks/meta", content=body,
-                          headers=meta_headers(body), timeout=10).status_code
+        return httpx.post(
+            service.url + "/webhooks/meta",
+            content=body,
+            headers=meta_headers(body),
+            timeout=10,
+        ).status_code
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=10) as pool:
         statuses = list(pool.map(post, bodies))
@@ -230,8 +263,9 @@ def test_f5_a_stalled_control_room_does_not_slow_receiving(
         for i in range(20):
             body = meta_body(alert(f"rf-f5-{i}"))
             started = time.monotonic()
-            response = http.post("/webhooks/meta", content=body,
-                                 headers=meta_headers(body))
+            response = http.post(
+                "/webhooks/meta", content=body, headers=meta_headers(body)
+            )
             timings.append(time.monotonic() - started)
             assert response.status_code == 200
     room.behaviour.delay_s = 0.0
@@ -258,8 +292,12 @@ def test_f6_an_older_update_arriving_late_never_lowers_the_risk(
     )
 
     for body in (newer, older):
-        assert client.post("/webhooks/meta", content=body,
-                           headers=meta_headers(body)).status_code == 200
+        assert (
+            client.post(
+                "/webhooks/meta", content=body, headers=meta_headers(body)
+            ).status_code
+            == 200
+        )
 
     assert stored_alert(service, "rf-f6")["risk_level"] == "imminent"
     assert count(service, AlertRevision) == 1
@@ -269,7 +307,9 @@ def test_f6_a_newer_update_raising_the_risk_is_applied(
     client: httpx.Client, service: ServiceThread
 ) -> None:
     first = meta_body(alert("rf-f6b", risk={"level": "medium"}), entry_time=1760000000)
-    later = meta_body(alert("rf-f6b", risk={"level": "imminent"}), entry_time=1760000100)
+    later = meta_body(
+        alert("rf-f6b", risk={"level": "imminent"}), entry_time=1760000100
+    )
 
     for body in (first, later):
         client.post("/webhooks/meta", content=body, headers=meta_headers(body))
@@ -282,8 +322,12 @@ def test_f6_a_newer_update_raising_the_risk_is_applied(
 
 @pytest.mark.parametrize(
     "content_type",
-    ["application/json; charset=utf-8", "application/json;charset=UTF-8",
-     "APPLICATION/JSON", None],
+    [
+        "application/json; charset=utf-8",
+        "application/json;charset=UTF-8",
+        "APPLICATION/JSON",
+        None,
+    ],
 )
 def test_f7_json_media_types_in_any_spelling_are_json(
     client: httpx.Client, content_type: str | None
@@ -300,14 +344,19 @@ def test_f7_json_media_types_in_any_spelling_are_json(
 
 @pytest.mark.parametrize(
     ("content_type", "body"),
-    [("application/x-www-form-urlencoded", b"alert_id=rf-1"),
-     ("application/xml", b"<alert><id>rf-1</id></alert>"),
-     ("text/plain", b"hello")],
+    [
+        ("application/x-www-form-urlencoded", b"alert_id=rf-1"),
+        ("application/xml", b"<alert><id>rf-1</id></alert>"),
+        ("text/plain", b"hello"),
+    ],
 )
 def test_f7_forms_and_xml_are_415_with_a_message(
     client: httpx.Client, service: ServiceThread, content_type: str, body: bytes
 ) -> None:
-    headers = {"x-hub-signature-256": meta_signature(body), "content-type": content_type}
+    headers = {
+        "x-hub-signature-256": meta_signature(body),
+        "content-type": content_type,
+    }
 
     response = client.post("/webhooks/meta", content=body, headers=headers)
 
@@ -334,8 +383,9 @@ def test_f7_gzip_signed_over_the_inflated_bytes_is_401_not_500(
     inflated = meta_body(alert("rf-gzip2"))
     headers = meta_headers(inflated, **{"content-encoding": "gzip"})
 
-    response = client.post("/webhooks/meta", content=gzip.compress(inflated),
-                           headers=headers)
+    response = client.post(
+        "/webhooks/meta", content=gzip.compress(inflated), headers=headers
+    )
 
     assert_error(response, 401, "signature_invalid")
 
@@ -388,8 +438,9 @@ def test_f8_body_of_exactly_the_limit_is_accepted(
     service = start_service(max_body_bytes=LIMIT)
     body = padded_body(LIMIT)
 
-    response = httpx.post(service.url + "/webhooks/meta", content=body,
-                          headers=meta_headers(body))
+    response = httpx.post(
+        service.url + "/webhooks/meta", content=body, headers=meta_headers(body)
+    )
 
     assert len(body) == LIMIT
     assert response.status_code == 200
@@ -401,8 +452,9 @@ def test_f8_one_byte_over_the_limit_is_413_and_nothing_stored(
     service = start_service(max_body_bytes=LIMIT)
     body = padded_body(LIMIT + 1)
 
-    response = httpx.post(service.url + "/webhooks/meta", content=body,
-                          headers=meta_headers(body))
+    response = httpx.post(
+        service.url + "/webhooks/meta", content=body, headers=meta_headers(body)
+    )
 
     assert_error(response, 413, "body_too_large")
     assert count(service, Event) == 0
@@ -418,8 +470,12 @@ def test_f8_chunked_body_over_the_limit_is_413(
         for start in range(0, len(body), 8192):
             yield body[start : start + 8192]
 
-    response = httpx.post(service.url + "/webhooks/meta", content=chunks(),
-                          headers=meta_headers(body), timeout=10)
+    response = httpx.post(
+        service.url + "/webhooks/meta",
+        content=chunks(),
+        headers=meta_headers(body),
+        timeout=10,
+    )
 
     assert "content-length" not in response.request.headers
     assert_error(response, 413, "body_too_large")
@@ -455,13 +511,21 @@ def test_f8_a_batch_of_1500_changes_fits_under_the_default_limit(
     service = start_service(worker_enabled=False)
     body = meta_body(*(alert(f"rf-batch-{i}") for i in range(1500)))
 
-    response = httpx.post(service.url + "/webhooks/meta", content=body,
-                          headers=meta_headers(body), timeout=30)
+    response = httpx.post(
+        service.url + "/webhooks/meta",
+        content=body,
+        headers=meta_headers(body),
+        timeout=30,
+    )
 
     assert 500_000 < len(body) < 4 * 1024 * 1024
     assert response.status_code == 200
-    assert response.json() == {"status": "stored", "event_id": 1, "alerts": 1500,
-                               "new_alerts": 1500}
+    assert response.json() == {
+        "status": "stored",
+        "event_id": 1,
+        "alerts": 1500,
+        "new_alerts": 1500,
+    }
     assert count(service, Alert) == 1500
 
 
@@ -471,9 +535,14 @@ def test_f8_a_batch_of_1500_changes_fits_under_the_default_limit(
 def test_f9_handshake_echoes_exactly_the_challenge_as_text(
     client: httpx.Client,
 ) -> None:
-    response = client.get("/webhooks/meta", params={
-        "hub.mode": "subscribe", "hub.verify_token": DEMO_VERIFY_TOKEN,
-        "hub.challenge": "7302218855"})
+    response = client.get(
+        "/webhooks/meta",
+        params={
+            "hub.mode": "subscribe",
+            "hub.verify_token": DEMO_VERIFY_TOKEN,
+            "hub.challenge": "7302218855",
+        },
+    )
 
     assert response.status_code == 200
     assert response.content == b"7302218855"
@@ -481,25 +550,37 @@ def test_f9_handshake_echoes_exactly_the_challenge_as_text(
 
 
 def test_f9_wrong_token_is_403_without_the_echo(client: httpx.Client) -> None:
-    response = client.get("/webhooks/meta", params={
-        "hub.mode": "subscribe", "hub.verify_token": "wrong",
-        "hub.challenge": "7302218855"})
+    response = client.get(
+        "/webhooks/meta",
+        params={
+            "hub.mode": "subscribe",
+            "hub.verify_token": "wrong",
+            "hub.challenge": "7302218855",
+        },
+    )
 
     assert_error(response, 403, "verify_token_mismatch")
     assert b"7302218855" not in response.content
 
 
 def test_f9_no_challenge_is_400(client: httpx.Client) -> None:
-    response = client.get("/webhooks/meta", params={
-        "hub.mode": "subscribe", "hub.verify_token": DEMO_VERIFY_TOKEN})
+    response = client.get(
+        "/webhooks/meta",
+        params={"hub.mode": "subscribe", "hub.verify_token": DEMO_VERIFY_TOKEN},
+    )
 
     assert_error(response, 400, "challenge_missing")
 
 
 def test_f9_head_is_never_500(client: httpx.Client) -> None:
-    response = client.head("/webhooks/meta", params={
-        "hub.mode": "subscribe", "hub.verify_token": DEMO_VERIFY_TOKEN,
-        "hub.challenge": "1"})
+    response = client.head(
+        "/webhooks/meta",
+        params={
+            "hub.mode": "subscribe",
+            "hub.verify_token": DEMO_VERIFY_TOKEN,
+            "hub.challenge": "1",
+        },
+    )
 
     assert response.status_code < 500
 
@@ -510,7 +591,15 @@ def test_f9_head_is_never_500(client: httpx.Client) -> None:
 @pytest.mark.parametrize(
     "document",
     [[], "text", 42, None, {"object": "x"}, {"entry": "not a list"}, {"entry": {}}],
-    ids=["list", "string", "number", "null", "no-entry", "entry-string", "entry-object"],
+    ids=[
+        "list",
+        "string",
+        "number",
+        "null",
+        "no-entry",
+        "entry-string",
+        "entry-object",
+    ],
 )
 def test_json_that_is_not_an_envelope_is_400(
     client: httpx.Client, service: ServiceThread, document: object
@@ -559,11 +648,20 @@ def test_odd_alerts_are_stored_and_routed_to_the_fallback_room(
 def test_a_batch_yields_one_alert_per_change_none_dropped(
     client: httpx.Client, service: ServiceThread
 ) -> None:
-    document = {"object": "safety_alert", "entry": [
-        {"id": f"e{e}", "time": 1760000000, "changes": [
-            {"field": "red_flag", "value": alert(f"rf-b{e}-{c}")} for c in range(5)
-        ]} for e in range(4)
-    ]}
+    document = {
+        "object": "safety_alert",
+        "entry": [
+            {
+                "id": f"e{e}",
+                "time": 1760000000,
+                "changes": [
+                    {"field": "red_flag", "value": alert(f"rf-b{e}-{c}")}
+                    for c in range(5)
+                ],
+            }
+            for e in range(4)
+        ],
+    }
     body = json.dumps(document).encode()
 
     response = client.post("/webhooks/meta", content=body, headers=meta_headers(body))
