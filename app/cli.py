@@ -90,6 +90,9 @@ def check_config(
     path = rooms_file or settings.rooms_file
     try:
         rooms = load_rooms(path, demo_mode=settings.demo_mode)
+        if not settings.sms_enabled and rooms.sms_enabled:
+            rooms = rooms.without_sms()
+            typer.echo("note: SMS is off because REDFLAG_SMS_GATEWAY_URL is empty")
         settings.check_secrets(sms_enabled=rooms.sms_enabled)
     except ConfigError as exc:
         _fail(str(exc))

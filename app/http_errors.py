@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import MethodNotAllowed, NotFound, RelayError, RequestRejected
+from app.metrics import WEBHOOKS
 
 log = structlog.get_logger(__name__)
 
@@ -34,6 +35,9 @@ def error_response(error: RelayError, request_id: str | None) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     async def relay_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RelayError)
+        if request.url.path.startswith("/webhooks/"):
+            endpoint = request.url.path.removeprefix("/webhooks/")[:16]
+            WEBHOOKS.labels(endpoint, exc.code).inc()
         if isinstance(exc, RequestRejected):
             log.info("request_rejected", code=exc.code, path=request.url.path)
         else:

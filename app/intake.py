@@ -25,6 +25,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app.clock import Clock
 from app.gazetteer import Gazetteer, Placement
+from app.metrics import ALERTS, WEBHOOKS
 from app.models import Alert, AlertRevision, Event
 from app.outbox import deliveries, plan_rows
 from app.payload import IncomingAlert, expand_meta, expand_standard, risk_rank
@@ -154,7 +155,9 @@ class Intake:
             return self._write(conn, event_row=event_row, planned=planned)
 
         accepted, created = await self._store.write(work)
+        WEBHOOKS.labels(endpoint, "stored").inc()
         for ref, route_kind in created:
+            ALERTS.labels(route_kind).inc()
             log.info(
                 "alert_created", alert_ref=ref, route=route_kind, endpoint=endpoint
             )

@@ -9,12 +9,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import structlog
 from fastapi import FastAPI
 
-from app import health, webhooks
+from app import health, metrics, webhooks
 from app.clock import Clock, SystemClock
 from app.gazetteer import Gazetteer, load_gazetteer
 from app.http_errors import RequestIdMiddleware, install_error_handlers
@@ -24,6 +25,7 @@ from app.notifiers.http import USER_AGENT, HttpNotifier
 from app.notifiers.msg91 import Msg91Notifier
 from app.outbox import RetryPolicy, release_leases
 from app.room_config import RoomsConfig, load_rooms
+from app.schemas import payload_components
 from app.settings import Settings
 from app.store import Store
 from app.worker import DeliveryWorker
@@ -41,6 +43,9 @@ def create_app(
 ) -> FastAPI:
     """The service. ``webhook_clock`` checks partner timestamps (default ``clock``)."""
     rooms = rooms or load_rooms(settings.rooms_file, demo_mode=settings.demo_mode)
+    if not settings.sms_enabled and rooms.sms_enabled:
+        rooms = rooms.without_sms()
+        log.warning("sms_disabled", reason="REDFLAG_SMS_GATEWAY_URL is empty")
     settings.check_secrets(sms_enabled=rooms.sms_enabled)
     gazetteer = gazetteer or load_gazetteer()
     clock = clock or SystemClock()
@@ -116,7 +121,25 @@ def create_app(
     app.add_middleware(RequestIdMiddleware)
     app.include_router(webhooks.router)
     app.include_router(health.router)
+    app.include_router(metrics.router)
+    _document_payload(app)
     return app
+
+
+def _document_payload(app: FastAPI) -> None:
+    """Add the partner payload's schemas, which no route parameter declares."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            schema.setdefault("components", {}).setdefault("schemas", {}).update(
+                payload_components()
+            )
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _notifiers(

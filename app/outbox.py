@@ -214,6 +214,16 @@ def release_leases(conn: Connection) -> int:
     return result.rowcount or 0
 
 
+def delivery_counts(conn: Connection) -> dict[str, int]:
+    """How many deliveries are in each state (every state listed, zero or not)."""
+    counts = dict.fromkeys(("pending", "sending", "delivered", "dead"), 0)
+    rows = conn.execute(
+        select(deliveries.c.state, func.count()).group_by(deliveries.c.state)
+    )
+    counts.update({state: n for state, n in rows})
+    return counts
+
+
 def next_due_at(conn: Connection) -> datetime | None:
     earliest = conn.execute(
         select(func.min(deliveries.c.next_attempt_at)).where(

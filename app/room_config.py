@@ -133,6 +133,17 @@ class RoomsConfig(BaseModel):
     def sms_enabled(self) -> bool:
         return any(room.sms is not None for room in self.rooms)
 
+    def without_sms(self) -> RoomsConfig:
+        """The same rooms without SMS; refused if a room would have no channel left."""
+        unreachable = [room.id for room in self.rooms if room.http is None]
+        if unreachable:
+            raise ConfigError(
+                "SMS is off (REDFLAG_SMS_GATEWAY_URL is empty) but these rooms have "
+                "no http channel: " + ", ".join(unreachable)
+            )
+        rooms = [room.model_copy(update={"sms": None}) for room in self.rooms]
+        return self.model_copy(update={"rooms": rooms})
+
     def _by_id(self) -> dict[str, ControlRoom]:
         return {room.id: room for room in self.rooms}
 

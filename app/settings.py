@@ -79,7 +79,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
 
-    sms_gateway_url: str = "https://control.msg91.com/api/v5/flow"
+    # MSG91's Flow API is https://control.msg91.com/api/v5/flow; empty turns SMS off.
+    sms_gateway_url: str = ""
     sms_authkey: SecretStr = SecretStr("")
     sms_template_id: str = ""
     sms_sender: str = "RJPOLC"
@@ -120,6 +121,10 @@ class Settings(BaseSettings):
         for secret in self.standard_webhook_secrets:
             decode_whsec(secret.get_secret_value())
         return self
+
+    @property
+    def sms_enabled(self) -> bool:
+        return bool(self.sms_gateway_url.strip())
 
     @property
     def is_sqlite(self) -> bool:

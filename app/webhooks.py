@@ -10,13 +10,26 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 
 from app.errors import HandshakeRejected
 from app.receiving import read_body
+from app.schemas import (
+    EventStored,
+    MetaEnvelope,
+    StandardEnvelope,
+    errors,
+    request_body,
+)
 
 router = APIRouter(prefix="/webhooks", tags=["partner"])
 
 _MAX_CHALLENGE = 512
 
 
-@router.post("/meta", summary="Receive red-flag alerts (X-Hub-Signature-256)")
+@router.post(
+    "/meta",
+    summary="Receive red-flag alerts (X-Hub-Signature-256)",
+    response_model=EventStored,
+    responses=errors(400, 401, 413, 415, 503),
+    openapi_extra=request_body(MetaEnvelope),
+)
 async def receive_meta(request: Request) -> JSONResponse:
     body = await read_body(request, limit=request.app.state.settings.max_body_bytes)
     accepted = await request.app.state.intake.accept_meta(
@@ -25,7 +38,13 @@ async def receive_meta(request: Request) -> JSONResponse:
     return JSONResponse(accepted.to_dict())
 
 
-@router.post("/standard", summary="Receive red-flag alerts (Standard Webhooks)")
+@router.post(
+    "/standard",
+    summary="Receive red-flag alerts (Standard Webhooks)",
+    response_model=EventStored,
+    responses=errors(400, 401, 413, 415, 503),
+    openapi_extra=request_body(StandardEnvelope),
+)
 async def receive_standard(request: Request) -> JSONResponse:
     body = await read_body(request, limit=request.app.state.settings.max_body_bytes)
     accepted = await request.app.state.intake.accept_standard(
@@ -34,12 +53,13 @@ async def receive_standard(request: Request) -> JSONResponse:
     return JSONResponse(accepted.to_dict())
 
 
-@router.api_route(
+@router.get(
     "/meta",
-    methods=["GET", "HEAD"],
     summary="Subscription handshake",
     response_class=PlainTextResponse,
+    responses=errors(400, 403),
 )
+@router.head("/meta", include_in_schema=False)
 async def verify_subscription(request: Request) -> PlainTextResponse:
     challenge = answer_handshake(
         params=request.query_params,

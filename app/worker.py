@@ -17,6 +17,7 @@ import structlog
 
 from app.clock import Clock
 from app.errors import DeliveryError, RelayError
+from app.metrics import ATTEMPTS, RECEIPT_TO_DELIVERY
 from app.notifiers.base import Notifier, Outbound, SendResult
 from app.outbox import Claimed, Outcome, RetryPolicy, claim_due, record_outcome
 from app.room_config import RoomsConfig
@@ -173,7 +174,10 @@ class DeliveryWorker:
             "attempt": claimed.attempt,
             "delivery_id": claimed.delivery_id,
         }
+        ATTEMPTS.labels(claimed.channel, state).inc()
         if state == "delivered":
+            elapsed = outcome.finished_at - claimed.alert["received_at"]
+            RECEIPT_TO_DELIVERY.labels(claimed.channel).observe(elapsed.total_seconds())
             log.info("delivery_sent", status=outcome.status_code, **fields)
         elif state == "dead":
             log.error("delivery_dead", error=outcome.error, **fields)

@@ -6,6 +6,7 @@ import httpx
 
 from app.local_server import ServiceThread
 from tests.builders import alert, meta_body, meta_headers
+from tests.test_notifiers import wait_until
 from tests.test_webhooks import assert_error
 
 
@@ -55,3 +56,32 @@ def test_a_store_that_cannot_commit_answers_503_and_then_recovers(
     assert_error(refused, 503, "store_unavailable")
     assert retried.status_code == 200
     assert retried.json()["new_alerts"] == 1
+
+
+def metric(client: httpx.Client, line_prefix: str) -> float:
+    for line in client.get("/metrics").text.splitlines():
+        if line.startswith(line_prefix + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+STORED = 'redflag_webhook_requests_total{endpoint="meta",outcome="stored"}'
+REFUSED = 'redflag_webhook_requests_total{endpoint="meta",outcome="signature_invalid"}'
+DELIVERED = 'redflag_deliveries{state="delivered"}'
+HTTP_LATENCY = 'redflag_receipt_to_delivery_seconds_count{channel="http"}'
+
+
+def test_metrics_count_stored_events_rejections_and_deliveries(
+    service: ServiceThread, client: httpx.Client
+) -> None:
+    """Counters are process-wide, so the test compares before and after."""
+    before = {name: metric(client, name) for name in (STORED, REFUSED, HTTP_LATENCY)}
+    body = meta_body(alert("rf-metrics"))
+
+    client.post("/webhooks/meta", content=body, headers=meta_headers(body))
+    client.post("/webhooks/meta", content=body, headers={"x-hub-signature-256": "x"})
+    wait_until(lambda: metric(client, DELIVERED) == 2)
+
+    assert metric(client, STORED) == before[STORED] + 1
+    assert metric(client, REFUSED) == before[REFUSED] + 1
+    assert metric(client, HTTP_LATENCY) == before[HTTP_LATENCY] + 1

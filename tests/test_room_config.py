@@ -8,7 +8,7 @@ import pytest
 
 from app.demo import DEMO_ROOM_SECRET
 from app.errors import ConfigError
-from app.room_config import load_rooms
+from app.room_config import RoomsConfig, load_rooms
 from app.settings import EXAMPLE_ROOMS_FILE
 
 ENV = {"REDFLAG_ROOM_SIGNING_SECRET": DEMO_ROOM_SECRET}
@@ -109,3 +109,24 @@ def test_broken_files_are_refused_with_a_reason(
 ) -> None:
     with pytest.raises(ConfigError, match=message):
         load_rooms(write(tmp_path, text), demo_mode=True, environ=ENV)
+
+
+def test_without_sms_keeps_http_rooms_and_drops_their_sms() -> None:
+    rooms = load_rooms(EXAMPLE_ROOMS_FILE, demo_mode=True, environ=ENV)
+
+    http_only = rooms.without_sms()
+
+    assert not http_only.sms_enabled
+    assert all(room.channels == ("http",) for room in http_only.rooms)
+
+
+def test_without_sms_refuses_a_room_that_only_has_sms() -> None:
+    rooms = RoomsConfig.model_validate(
+        {
+            "fallback_room": "a1",
+            "rooms": [{"id": "a1", "name": "A", "sms": {"numbers": ["+919000000001"]}}],
+        }
+    )
+
+    with pytest.raises(ConfigError, match="no http channel: a1"):
+        rooms.without_sms()

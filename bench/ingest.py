@@ -1,0 +1,913 @@
+"""Ingest benchmark: how many signed alerts a second the service takes in, next to a
+bare FastAPI app, and how long an alert takes from receipt to the control room.
+
+    .venv/bin/python bench/ingest.py        (``make bench``; needs ``wrk``)
+
+1. Baseline: ``uvicorn bench.bare_app:app --workers 1``, a POST that answers ``{}``.
+2. The service: ``python -m app serve`` in demo mode on a fresh SQLite file, with a
+   fake control room and a fake MSG91 gateway in a third process. Every request is
+   ``POST /webhooks/meta`` with one signed alert under a new ``alert_id``, so each
+   one commits an alert and its two delivery rows (HTTP and SMS), and the service's
+   delivery worker sends them while wrk is still running, on the same two cores.
+3. wrk, the same for both: a short warm-up, then ``-t1 -c32 -d10s``.
+4. Receipt to room: a fresh service gets 1,000 alerts at a steady 200 a second
+   from a Python client; for each alert, the fake room's clock at receipt minus
+   the ``received_at`` the service put in the document it delivered.
+
+Everything runs on 127.0.0.1. A summary is printed and written as JSON to
+``bench/results/ingest-<date>.json``. The exit status is 1 if any request was
+refused or failed, or any alert was not delivered.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import ctypes
+import hashlib
+import hmac
+import importlib.metadata
+import json
+import math
+import os
+import platform
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+import httpx
+
+from app.demo import (
+    DEMO_META_SECRETS,
+    DEMO_ROOM_SECRET,
+    DEMO_SMS_AUTHKEY,
+    DEMO_STANDARD_SECRET,
+    DEMO_VERIFY_TOKEN,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+LUA = BENCH / "ingest.lua"
+RESULTS = BENCH / "results"
+META_PATH = "/webhooks/meta"
+TARGET_RATIO = 0.35
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+# Where the alerts come from, in turn; each lands in one room (HTTP and SMS).
+LOCATIONS: list[dict[str, Any]] = [
+    {
+        "city": "Kota",
+        "locality": "Talwandi",
+        "pincode": "324005",
+        "state": "Rajasthan",
+        "source": "profile",
+    },
+    {
+        "district": "Jaipur",
+        "city": "Jaipur",
+        "locality": "Malviya Nagar",
+        "state": "Rajasthan",
+        "source": "post",
+    },
+    {"city": "Kota", "locality": "Kunhadi", "state": "Rajasthan", "source": "profile"},
+    {"city": "Ajmer", "pincode": "305001", "state": "Rajasthan", "source": "profile"},
+    {
+        "district": "Kota",
+        "lat": 25.1802,
+        "lon": 75.8333,
+        "accuracy_m": 50,
+        "source": "device",
+    },
+    {
+        "city": "Udaipur",
+        "locality": "Hiran Magri",
+        "state": "Rajasthan",
+        "source": "profile",
+    },
+]
+
+
+# --- request bodies -----------------------------------------------------------------
+
+
+def alert_value(alert_id: str, index: int) -> dict[str, Any]:
+    """One red-flag alert, shaped like the sample requests."""
+    return {
+        "alert_id": alert_id,
+        "flagged_at": "2025-10-09T14:20:05+05:30",
+        "platform": "instagram",
+        "risk": {"category": "suicide", "level": "high"},
+        "subject": {
+            "account_id": str(17841400000000000 + index),
+            "username": f"sample_user_{index:06d}",
+            "display_name": "Sample Student",
+            "age_band": "16-18",
+        },
+        "content": {
+            "content_id": str(18000000000000000 + index),
+            "kind": "post",
+            "excerpt": "अब और नहीं सहा जाता, सब खत्म करना चाहता हूँ",
+            "language": "hi",
+        },
+        "location": LOCATIONS[index % len(LOCATIONS)],
+        "contact": {"phone": f"+9199999{index % 100000:05d}"},
+        "status": "actual",
+    }
+
+
+def meta_body(value: dict[str, Any], *, entry_time: int) -> bytes:
+    document = {
+        "object": "safety_alert",
+        "entry": [
+            {
+                "id": "ent-0",
+                "time": entry_time,
+                "changes": [{"field": "red_flag", "value": value}],
+            }
+        ],
+    }
+    return json.dumps(document, ensure_ascii=False).encode()
+
+
+def meta_signature(body: bytes) -> str:
+    key = DEMO_META_SECRETS[0].encode()
+    return "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()
+
+
+def signed_alert(alert_id: str, index: int) -> tuple[bytes, str]:
+    body = meta_body(alert_value(alert_id, index), entry_time=int(time.time()))
+    return body, meta_signature(body)
+
+
+def write_bodies(path: Path, prefix: str, count: int) -> None:
+    """``count`` signed one-alert bodies, one a line: signature, tab, body."""
+    with path.open("wb") as out:
+        for index in range(count):
+            body, signature = signed_alert(f"{prefix}-{index:06d}", index)
+            out.write(signature.encode() + b"\t" + body + b"\n")
+
+
+# --- processes ----------------------------------------------------------------------
+
+
+def _die_with_parent() -> None:
+    """Children get SIGTERM if this process dies without cleaning up (Linux)."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def spawn(
+    args: list[str],
+    *,
+    env: dict[str, str] | None = None,
+    log: Path | None = None,
+    stdin: int | None = None,
+    stdout: int | IO[bytes] | None = None,
+) -> subprocess.Popen[bytes]:
+    """A child in the repository root. With ``log``, its stderr goes there, and its
+    stdout too unless ``stdout`` is given; without, both go nowhere."""
+    log_file = log.open("ab") if log is not None else None
+    try:
+        return subprocess.Popen(
+            args,
+            cwd=ROOT,
+            env=env,
+            stdin=stdin if stdin is not None else subprocess.DEVNULL,
+            stdout=stdout or log_file or subprocess.DEVNULL,
+            stderr=log_file or subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,
+        )
+    finally:
+        if log_file is not None:
+            log_file.close()
+
+
+def stop(process: subprocess.Popen[bytes] | None) -> None:
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_ready(
+    url: str, process: subprocess.Popen[bytes], log: Path, *, method: str = "GET"
+) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            break
+        try:
+            if httpx.request(method, url, timeout=2).status_code < 500:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up:\n{log.read_text(errors='replace')}")
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User plus system CPU time of a running process, from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+class Receivers:
+    """The fake control room and SMS gateway, in their own process (see
+    ``receivers_main``), so their threads do not share a GIL with anything here."""
+
+    def __init__(self, workdir: Path):
+        self.log = workdir / "receivers.log"
+        self.process = spawn(
+            [sys.executable, str(Path(__file__).resolve()), "--receivers"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            log=self.log,
+        )
+        hello = self._read()
+        self.room_url: str = hello["room"]
+        self.sms_url: str = hello["sms"]
+
+    def ask(self, command: str) -> dict[str, Any]:
+        assert self.process.stdin is not None
+        self.process.stdin.write(command.encode() + b"\n")
+        self.process.stdin.flush()
+        return self._read()
+
+    def _read(self) -> dict[str, Any]:
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError("the fake receivers' process stopped")
+        return json.loads(line)
+
+    def wait_for(
+        self, alerts: int, *, timeout_s: float
+    ) -> tuple[dict[str, Any], float]:
+        """Wait until room and gateway each accepted ``alerts``; counts, seconds."""
+        started = time.monotonic()
+        while True:
+            counts = self.ask("counts")
+            done = (
+                counts["room_accepted"] >= alerts and counts["sms_accepted"] >= alerts
+            )
+            waited = time.monotonic() - started
+            if done or waited > timeout_s:
+                return counts, waited
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            if self.process.stdin is not None:
+                self.process.stdin.close()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            stop(self.process)
+
+
+def receivers_main() -> int:
+    """``bench/ingest.py --receivers``: serve the fakes, answer commands on stdin."""
+    from app.fake_receivers import FakeControlRoom, FakeMsg91
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    room = FakeControlRoom(signing_secret=DEMO_ROOM_SECRET).start()
+    sms = FakeMsg91(authkey=DEMO_SMS_AUTHKEY).start()
+
+    def emit(value: dict[str, Any]) -> None:
+        sys.stdout.write(json.dumps(value) + "\n")
+        sys.stdout.flush()
+
+    try:
+        emit({"room": room.url, "sms": sms.flow_url})
+        for line in sys.stdin:
+            command = line.strip()
+            room_ok, sms_ok = room.accepted(), sms.accepted()
+            if command == "counts":
+                emit(
+                    {
+                        "room_received": len(room.received),
+                        "room_accepted": len(room_ok),
+                        "room_distinct": len(
+                            {r.headers["webhook-id"] for r in room_ok}
+                        ),
+                        "sms_received": len(sms.received),
+                        "sms_accepted": len(sms_ok),
+                    }
+                )
+            elif command == "records":
+                rooms = []
+                for r in room_ok:
+                    doc = r.json()
+                    rooms.append(
+                        {
+                            "at": r.at,
+                            "alert_id": doc["alert_id"],
+                            "ref": doc["reference"],
+                            "received_at": doc["received_at"],
+                            "room": doc["room"],
+                            "key": r.headers["webhook-id"],
+                        }
+                    )
+                texts = [
+                    {"at": r.at, "ref": recipient["ref"]}
+                    for r in sms_ok
+                    for recipient in r.json()["recipients"]
+                ]
+                emit({"room": rooms, "sms": texts})
+            else:
+                emit({"error": f"unknown command {command!r}"})
+    finally:
+        room.stop()
+        sms.stop()
+    return 0
+
+
+def service_env(workdir: Path, receivers: Receivers) -> dict[str, str]:
+    return {
+        **os.environ,
+        "REDFLAG_DEMO_MODE": "true",
+        "REDFLAG_DATABASE_URL": f"sqlite:///{workdir / 'relay.db'}",
+        "REDFLAG_META_APP_SECRETS": ",".join(DEMO_META_SECRETS),
+        "REDFLAG_META_VERIFY_TOKEN": DEMO_VERIFY_TOKEN,
+        "REDFLAG_STANDARD_WEBHOOK_SECRETS": DEMO_STANDARD_SECRET,
+        "REDFLAG_ROOM_BASE_URL": receivers.room_url,
+        "REDFLAG_ROOM_SIGNING_SECRET": DEMO_ROOM_SECRET,
+        "REDFLAG_SMS_GATEWAY_URL": receivers.sms_url,
+        "REDFLAG_SMS_AUTHKEY": DEMO_SMS_AUTHKEY,
+        "REDFLAG_SMS_TEMPLATE_ID": "1207170000000000001",
+        "REDFLAG_LOG_LEVEL": "WARNING",
+    }
+
+
+@dataclass
+class Stack:
+    url: str
+    process: subprocess.Popen[bytes]
+    receivers: Receivers | None = None
+    log: Path | None = None
+
+
+@contextlib.contextmanager
+def bare_app(workdir: Path) -> Iterator[Stack]:
+    port = free_port()
+    log = workdir / "bare.log"
+    process = spawn(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench.bare_app:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        log=log,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_ready(url + META_PATH, process, log, method="POST")
+        yield Stack(url, process, log=log)
+    finally:
+        stop(process)
+
+
+@contextlib.contextmanager
+def service(workdir: Path, name: str) -> Iterator[Stack]:
+    """Fresh fakes, a fresh SQLite file and ``python -m app serve``."""
+    directory = workdir / name
+    directory.mkdir()
+    receivers = None
+    process = None
+    try:
+        receivers = Receivers(directory)
+        port = free_port()
+        log = directory / "serve.log"
+        process = spawn(
+            [sys.executable, "-m", "app", "serve", "--port", str(port)],
+            env=service_env(directory, receivers),
+            log=log,
+        )
+        url = f"http://127.0.0.1:{port}"
+        wait_ready(url + "/readyz", process, log)
+        yield Stack(url, process, receivers, log)
+    finally:
+        stop(process)
+        if receivers is not None:
+            receivers.stop()
+
+
+# --- wrk ----------------------------------------------------------------------------
+
+
+@dataclass
+class WrkRun:
+    requests: int
+    seconds: float
+    statuses: dict[str, int]
+    errors: dict[str, int]
+    latency_us: dict[str, float]
+    wrapped: bool
+    bodies: int
+    cpu: dict[str, float | None] = field(default_factory=dict)
+    output: str = ""
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds
+
+    @property
+    def non_2xx(self) -> int:
+        return sum(n for code, n in self.statuses.items() if not code.startswith("2"))
+
+    @property
+    def socket_errors(self) -> int:
+        return sum(n for kind, n in self.errors.items() if kind != "status")
+
+    @property
+    def ok(self) -> int:
+        return sum(n for code, n in self.statuses.items() if code.startswith("2"))
+
+
+def run_wrk(
+    wrk: str,
+    url: str,
+    bodies: Path,
+    *,
+    seconds: float,
+    connections: int,
+    threads: int,
+    watch: dict[str, int],
+) -> WrkRun:
+    """One wrk run; ``watch`` names processes whose CPU use over the run is noted."""
+    args = [
+        wrk,
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{seconds:g}s",
+        "--timeout",
+        "10s",
+        "--latency",
+        "-s",
+        str(LUA),
+        url + META_PATH,
+        "--",
+        str(bodies),
+        str(threads),
+    ]
+    before = {name: cpu_seconds(pid) for name, pid in watch.items()}
+    started = time.monotonic()
+    with tempfile.TemporaryFile() as out:
+        process = spawn(args, stdout=out)
+        try:
+            _, status, usage = os.wait4(process.pid, 0)
+            process.returncode = os.waitstatus_to_exitcode(status)
+        finally:
+            stop(process)
+        out.seek(0)
+        output = out.read().decode(errors="replace")
+    elapsed = time.monotonic() - started
+    cpu: dict[str, float | None] = {"wrk": (usage.ru_utime + usage.ru_stime) / elapsed}
+    for name, pid in watch.items():
+        now, then = cpu_seconds(pid), before[name]
+        cpu[name] = None if now is None or then is None else (now - then) / elapsed
+    line = next((x for x in output.splitlines() if x.startswith("BENCH-JSON ")), None)
+    if process.returncode != 0 or line is None:
+        raise RuntimeError(f"wrk failed ({process.returncode}):\n{output}")
+    data = json.loads(line.removeprefix("BENCH-JSON "))
+    return WrkRun(
+        requests=data["requests"],
+        seconds=data["duration_us"] / 1e6,
+        statuses=data["statuses"],
+        errors=data["errors"],
+        latency_us=data["latency_us"],
+        wrapped=data["wrapped"],
+        bodies=data["bodies"],
+        cpu=cpu,
+        output=output,
+    )
+
+
+# --- receipt to control room --------------------------------------------------------
+
+
+@dataclass
+class Sent:
+    alert_id: str
+    at: float
+    status: int | None = None
+    seconds: float | None = None
+    error: str | None = None
+
+
+async def send_steadily(url: str, count: int, rate: float) -> list[Sent]:
+    """``count`` alerts, one every 1/rate s whatever the answers take (open loop)."""
+    prepared = [signed_alert(f"room-{i:06d}", i) for i in range(count)]
+    results = [Sent(f"room-{i:06d}", 0.0) for i in range(count)]
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+
+    async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as client:
+
+        async def send(index: int) -> None:
+            body, signature = prepared[index]
+            result = results[index]
+            headers = {
+                "content-type": "application/json",
+                "x-hub-signature-256": signature,
+            }
+            result.at = time.time()
+            started = time.perf_counter()
+            try:
+                response = await client.post(META_PATH, content=body, headers=headers)
+            except httpx.HTTPError as exc:
+                result.error = type(exc).__name__
+            else:
+                result.status = response.status_code
+            result.seconds = time.perf_counter() - started
+
+        tasks = []
+        start = time.perf_counter() + 0.05
+        for index in range(count):
+            delay = start + index / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(send(index)))
+        await asyncio.gather(*tasks)
+    return results
+
+
+def percentile(values: list[float], p: float) -> float | None:
+    """Nearest-rank percentile; None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+def spread_ms(values: list[float]) -> dict[str, float | None]:
+    ms = [v * 1000 for v in values]
+    return {
+        "p50": percentile(ms, 50),
+        "p99": percentile(ms, 99),
+        "max": max(ms) if ms else None,
+        "n": len(ms),
+    }
+
+
+def receipt_to_room(stack: Stack, *, count: int, rate: float) -> dict[str, Any]:
+    assert stack.receivers is not None
+    started = time.monotonic()
+    sent = asyncio.run(send_steadily(stack.url, count, rate))
+    sending_s = time.monotonic() - started
+    ok = [s for s in sent if s.status == 200]
+    counts, _ = stack.receivers.wait_for(len(ok), timeout_s=30)
+    records = stack.receivers.ask("records")
+
+    wanted = {s.alert_id for s in sent}
+    first_at: dict[str, dict[str, Any]] = {}
+    for record in records["room"]:
+        if record["alert_id"] in wanted:
+            seen = first_at.get(record["alert_id"])
+            if seen is None or record["at"] < seen["at"]:
+                first_at[record["alert_id"]] = record
+    room_delays = [
+        r["at"] - datetime.fromisoformat(r["received_at"]).timestamp()
+        for r in first_at.values()
+    ]
+    by_ref = {r["ref"]: r for r in first_at.values()}
+    sms_first: dict[str, float] = {}
+    for text in records["sms"]:
+        record = by_ref.get(text["ref"])
+        if record is not None:
+            at = sms_first.get(text["ref"])
+            sms_first[text["ref"]] = text["at"] if at is None else min(at, text["at"])
+    sms_delays = [
+        at - datetime.fromisoformat(by_ref[ref]["received_at"]).timestamp()
+        for ref, at in sms_first.items()
+    ]
+    sent_at = {s.alert_id: s.at for s in sent}
+    end_to_end = [r["at"] - sent_at[a] for a, r in first_at.items()]
+    statuses: dict[str, int] = {}
+    for s in sent:
+        key = str(s.status) if s.status is not None else (s.error or "error")
+        statuses[key] = statuses.get(key, 0) + 1
+    return {
+        "alerts": count,
+        "rate_per_s": rate,
+        "achieved_rate_per_s": count / sending_s,
+        "statuses": statuses,
+        "response_ms": spread_ms([s.seconds for s in ok if s.seconds is not None]),
+        "receipt_to_room_ms": spread_ms(room_delays),
+        "receipt_to_gateway_ms": spread_ms(sms_delays),
+        "send_to_room_ms": spread_ms(end_to_end),
+        "room_arrived": len(first_at),
+        "room_posts": len([r for r in records["room"] if r["alert_id"] in wanted]),
+        "sms_arrived": len(sms_first),
+        "receiver_counts": counts,
+    }
+
+
+# --- the run ------------------------------------------------------------------------
+
+
+def machine_info(wrk: str, workdir: Path) -> dict[str, Any]:
+    def run(*args: str) -> str:
+        try:
+            return subprocess.run(
+                args, capture_output=True, text=True, check=False, cwd=ROOT
+            ).stdout.strip()
+        except OSError:
+            return ""
+
+    cpu_model = ""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu_model = line.split(":", 1)[1].strip()
+                break
+    versions = {}
+    for name in ("fastapi", "starlette", "uvicorn", "sqlalchemy", "httpx"):
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+            versions[name] = importlib.metadata.version(name)
+    return {
+        "nproc": run("nproc") or str(os.cpu_count()),
+        "cpu": cpu_model,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "wrk": run(wrk, "-v").splitlines()[0].split(" [")[0] if wrk else "",
+        "sqlite": sqlite3.sqlite_version,
+        "packages": versions,
+        "tmp_filesystem": run("stat", "-f", "-c", "%T", str(workdir)),
+        "git_commit": run("git", "rev-parse", "--short", "HEAD"),
+        "git_dirty": bool(run("git", "status", "--porcelain", "--", "app")),
+    }
+
+
+def command_line() -> str:
+    args = " ".join(sys.argv[1:])
+    return f".venv/bin/python bench/ingest.py{' ' + args if args else ''}"
+
+
+def fmt(value: float | None, digits: int = 1) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def pct(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.0f}%"
+
+
+def report(results: dict[str, Any]) -> list[str]:
+    """Print the summary; return the problems found."""
+    m, cfg = results["machine"], results["config"]
+    bare, svc = results["bare"], results["service"]
+    room = results["receipt_to_room"]
+    problems: list[str] = []
+
+    print(f"\nredflag-relay ingest benchmark, {results['date']}")
+    print(f"command: {results['command']}")
+    print(
+        f"machine: nproc {m['nproc']}, {m['cpu']}, Linux {m['kernel']}, "
+        f"Python {m['python']}, {m['wrk']}, "
+        f"SQLite {m['sqlite']} on {m['tmp_filesystem']}"
+    )
+    print(
+        f"load:    wrk -t{cfg['threads']} -c{cfg['connections']} "
+        f"-d{cfg['duration_s']:g}s after a {cfg['warmup_s']:g} s warm-up, "
+        "one signed alert per POST /webhooks/meta, every alert_id new\n"
+    )
+    header = (
+        f"{'target':22} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} "
+        f"{'non-2xx':>8} {'sock err':>8} {'CPU':>6}"
+    )
+    print(header)
+    print("-" * len(header))
+    for label, run in (("bare FastAPI (uvicorn)", bare), ("redflag-relay serve", svc)):
+        lat = run["latency_us"]
+        print(
+            f"{label:22} {run['rps']:8.0f} {lat['p50'] / 1000:8.1f} "
+            f"{lat['p99'] / 1000:8.1f} {lat['max'] / 1000:8.1f} "
+            f"{run['non_2xx']:8d} {run['socket_errors']:8d} "
+            f"{pct(run['cpu'].get('server')):>6}"
+        )
+    ratio = results["ratio"]
+    verdict = "met" if ratio >= TARGET_RATIO else "NOT met"
+    print(f"\nratio service/bare: {ratio:.2f} (target >= {TARGET_RATIO}: {verdict})")
+    cpu = svc["cpu"]
+    print(
+        f"CPU over the service run (1.00 = one core): service "
+        f"{fmt(cpu.get('server'), 2)}, fake receivers {fmt(cpu.get('receivers'), 2)}, "
+        f"wrk {fmt(cpu.get('wrk'), 2)}; bare run: server "
+        f"{fmt(bare['cpu'].get('server'), 2)}, wrk {fmt(bare['cpu'].get('wrk'), 2)}"
+    )
+    drain = results["service_deliveries"]
+    print(
+        f"deliveries during and after the service run: {drain['alerts']} alerts "
+        f"taken in; the room verified {drain['room_accepted']} "
+        f"({drain['room_distinct']} distinct webhook-ids), the gateway took "
+        f"{drain['sms_accepted']} SMS; all out {fmt(drain['drain_s'])} s after "
+        "wrk stopped"
+    )
+
+    print(
+        f"\nreceipt to control room: {room['alerts']} alerts at "
+        f"{room['rate_per_s']:g}/s (achieved {room['achieved_rate_per_s']:.0f}/s), "
+        "fresh service"
+    )
+    header = f"{'':34} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'count':>7}"
+    print(header)
+    print("-" * len(header))
+    for label, key in (
+        ("receipt -> room (HTTP)", "receipt_to_room_ms"),
+        ("receipt -> SMS gateway", "receipt_to_gateway_ms"),
+        ("client send -> room (HTTP)", "send_to_room_ms"),
+        ("webhook response (client)", "response_ms"),
+    ):
+        s = room[key]
+        print(
+            f"{label:34} {fmt(s['p50']):>8} {fmt(s['p99']):>8} {fmt(s['max']):>8} "
+            f"{s['n']:7d}"
+        )
+    print(
+        f"arrived: room {room['room_arrived']}/{room['alerts']} "
+        f"({room['room_posts']} POSTs), "
+        f"gateway {room['sms_arrived']}/{room['alerts']}; "
+        f"webhook answers {room['statuses']}"
+    )
+
+    for label, run in (("bare", bare), ("service", svc)):
+        if run["non_2xx"] or run["socket_errors"]:
+            problems.append(
+                f"{label}: {run['non_2xx']} non-2xx {run['statuses']}, "
+                f"socket errors {run['errors']}"
+            )
+    if svc["wrapped"]:
+        problems.append("service: wrk ran out of bodies, so some alert_ids repeated")
+    if (
+        drain["room_accepted"] < drain["alerts"]
+        or drain["sms_accepted"] < drain["alerts"]
+    ):
+        problems.append("service run: not every alert reached the room and gateway")
+    if room["statuses"] != {"200": room["alerts"]}:
+        problems.append(f"receipt run: webhook answers {room['statuses']}")
+    if room["room_arrived"] < room["alerts"] or room["sms_arrived"] < room["alerts"]:
+        problems.append("receipt run: not every alert reached the room and gateway")
+    if problems:
+        print("\nPROBLEMS:\n  " + "\n  ".join(problems))
+    return problems
+
+
+def wrk_summary(run: WrkRun) -> dict[str, Any]:
+    return {
+        "rps": run.rps,
+        "requests": run.requests,
+        "seconds": run.seconds,
+        "latency_us": run.latency_us,
+        "statuses": run.statuses,
+        "non_2xx": run.non_2xx,
+        "errors": run.errors,
+        "socket_errors": run.socket_errors,
+        "wrapped": run.wrapped,
+        "bodies": run.bodies,
+        "cpu": run.cpu,
+        "wrk_output": run.output,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds")
+    parser.add_argument("--warmup", type=float, default=3.0, help="seconds")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--bodies", type=int, default=30000, help="per wrk run")
+    parser.add_argument("--alerts", type=int, default=1000, help="receipt run")
+    parser.add_argument("--rate", type=float, default=200.0, help="receipt run, /s")
+    parser.add_argument("--out", type=Path, help="default bench/results/ingest-DATE")
+    parser.add_argument("--receivers", action="store_true", help=argparse.SUPPRESS)
+    options = parser.parse_args(argv)
+    if options.receivers:
+        return receivers_main()
+
+    wrk = shutil.which("wrk") or ""
+    if not wrk:
+        print("wrk is not installed: apt-get install wrk", file=sys.stderr)
+        return 2
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    workdir = Path(tempfile.mkdtemp(prefix="redflag-bench-"))
+    wrk_args = {
+        "seconds": options.duration,
+        "connections": options.connections,
+        "threads": options.threads,
+    }
+    try:
+        print("writing signed bodies ...", flush=True)
+        files = {}
+        for name in ("warm", "run"):
+            files[name] = workdir / f"{name}.bodies"
+            write_bodies(files[name], name, options.bodies)
+
+        print("baseline: bare FastAPI app ...", flush=True)
+        with bare_app(workdir) as stack:
+            watch = {"server": stack.process.pid}
+            run_wrk(
+                wrk,
+                stack.url,
+                files["warm"],
+                **(wrk_args | {"seconds": options.warmup}),
+                watch=watch,
+            )
+            bare = run_wrk(wrk, stack.url, files["run"], **wrk_args, watch=watch)
+
+        print("service: python -m app serve ...", flush=True)
+        with service(workdir, "wrk") as stack:
+            assert stack.receivers is not None
+            watch = {
+                "server": stack.process.pid,
+                "receivers": stack.receivers.process.pid,
+            }
+            warm = run_wrk(
+                wrk,
+                stack.url,
+                files["warm"],
+                **(wrk_args | {"seconds": options.warmup}),
+                watch=watch,
+            )
+            svc = run_wrk(wrk, stack.url, files["run"], **wrk_args, watch=watch)
+            taken = warm.ok + svc.ok
+            print("  waiting for the deliveries to drain ...", flush=True)
+            counts, drain_s = stack.receivers.wait_for(taken, timeout_s=60)
+            deliveries = {"alerts": taken, "drain_s": drain_s, **counts}
+
+        print(
+            f"receipt to room: {options.alerts} alerts at {options.rate:g}/s ...",
+            flush=True,
+        )
+        with service(workdir, "room") as stack:
+            room = receipt_to_room(stack, count=options.alerts, rate=options.rate)
+
+        now = datetime.now(UTC)
+        results = {
+            "benchmark": "ingest",
+            "date": now.strftime("%Y-%m-%d %H:%M UTC"),
+            "command": command_line(),
+            "machine": machine_info(wrk, workdir),
+            "config": {
+                "duration_s": options.duration,
+                "warmup_s": options.warmup,
+                "connections": options.connections,
+                "threads": options.threads,
+                "bodies_per_run": options.bodies,
+                "receipt_alerts": options.alerts,
+                "receipt_rate_per_s": options.rate,
+                "sqlite_synchronous": "FULL (the default)",
+            },
+            "bare": wrk_summary(bare),
+            "service": wrk_summary(svc),
+            "ratio": svc.rps / bare.rps,
+            "target_ratio": TARGET_RATIO,
+            "service_deliveries": deliveries,
+            "receipt_to_room": room,
+        }
+        problems = report(results)
+        results["problems"] = problems
+        out = options.out or RESULTS / f"ingest-{now:%Y-%m-%d}.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+        print(f"\nresults written to {out}")
+        return 1 if problems else 0
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
