@@ -19,10 +19,21 @@ demo: install
 serve: install
 	$(BIN)/redflag-relay serve
 
+# The suite runs on SQLite, then on PostgreSQL (REDFLAG_TEST_PG_URL, default the local
+# server). Without a reachable PostgreSQL the second run is skipped, except in CI.
+PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
+
 test: install
 	$(BIN)/ruff check app tests bench
 	$(BIN)/ruff format --check app tests bench
 	$(BIN)/pytest -q
+	@if $(BIN)/python -m tests.pg_ready "$(PG_URL)"; then \
+		REDFLAG_TEST_DATABASE=postgresql REDFLAG_TEST_PG_URL="$(PG_URL)" $(BIN)/pytest -q; \
+	elif [ -n "$$CI" ]; then \
+		echo "PostgreSQL is not reachable at $(PG_URL); CI needs it" >&2; exit 1; \
+	else \
+		echo "PostgreSQL is not reachable at $(PG_URL): the PostgreSQL run is skipped"; \
+	fi
 
 bench: install
 	$(BIN)/python bench/ingest.py

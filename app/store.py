@@ -53,7 +53,14 @@ def _json_dumps(value: Any) -> str:
 def make_engine(url: str, *, for_writing: bool, synchronous: str = "FULL") -> Engine:
     """An engine with the pragmas and transaction behaviour the service relies on."""
     if not url.startswith("sqlite"):
-        return create_engine(url, json_serializer=_json_dumps, pool_pre_ping=True)
+        # The writer thread needs one connection; readers share a small pool.
+        return create_engine(
+            url,
+            json_serializer=_json_dumps,
+            pool_pre_ping=True,
+            pool_size=1 if for_writing else 8,
+            max_overflow=0 if for_writing else 8,
+        )
 
     engine = create_engine(
         url,
@@ -115,11 +122,7 @@ class Store:
     def __init__(self, url: str, *, synchronous: str = "FULL"):
         self.url = url
         self.writer_engine = make_engine(url, for_writing=True, synchronous=synchronous)
-        self.reader_engine = (
-            make_engine(url, for_writing=False, synchronous=synchronous)
-            if url.startswith("sqlite")
-            else self.writer_engine
-        )
+        self.reader_engine = make_engine(url, for_writing=False, synchronous=synchronous)
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._readers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="db-read")

@@ -3,7 +3,6 @@ the real service running in a thread against them."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,22 +22,21 @@ from app.local_server import ServiceThread
 from app.main import create_app
 from app.room_config import RoomsConfig, load_rooms
 from app.settings import EXAMPLE_ROOMS_FILE, Settings
-from app.store import migrate
+from tests.databases import Databases
 
 
 @pytest.fixture(scope="session")
-def migrated_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One database migrated once; each test gets a copy of the file."""
-    path = tmp_path_factory.mktemp("template") / "template.db"
-    migrate(f"sqlite:///{path}")
-    return path
+def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Databases]:
+    """Migrated once per run; each test gets a fresh copy (see tests/databases.py)."""
+    made = Databases(tmp_path_factory.mktemp("template"))
+    yield made
+    made.close()
 
 
 @pytest.fixture
-def db_url(tmp_path: Path, migrated_db: Path) -> str:
-    path = tmp_path / "relay.db"
-    shutil.copy(migrated_db, path)
-    return f"sqlite:///{path}"
+def db_url(tmp_path: Path, databases: Databases) -> Iterator[str]:
+    with databases.fresh(tmp_path) as url:
+        yield url
 
 
 @pytest.fixture

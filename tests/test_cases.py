@@ -10,15 +10,20 @@ import httpx
 import pytest
 
 from app.demo import Demo, check_case, delivery_table, load_cases
+from tests.databases import Databases
 
 CASES = load_cases()
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
-    running = Demo.start(Path(tmp_path_factory.mktemp("cases")))
-    yield running
-    running.stop()
+def demo(
+    tmp_path_factory: pytest.TempPathFactory, databases: Databases
+) -> Iterator[Demo]:
+    workdir = Path(tmp_path_factory.mktemp("cases"))
+    with databases.fresh(workdir) as url:
+        running = Demo.start(workdir, database_url=url)
+        yield running
+        running.stop()
 
 
 @pytest.fixture(scope="module")

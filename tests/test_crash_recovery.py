@@ -9,7 +9,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -64,11 +63,11 @@ class Serve:
 
 
 @pytest.fixture
-def serve(tmp_path: Path, room: FakeControlRoom, sms: FakeMsg91) -> Iterator[Serve]:
+def serve(db_url: str, room: FakeControlRoom, sms: FakeMsg91) -> Iterator[Serve]:
     env = {
         **os.environ,
         "REDFLAG_DEMO_MODE": "true",
-        "REDFLAG_DATABASE_URL": f"sqlite:///{tmp_path / 'relay.db'}",
+        "REDFLAG_DATABASE_URL": db_url,
         "REDFLAG_META_APP_SECRETS": ",".join(DEMO_META_SECRETS),
         "REDFLAG_META_VERIFY_TOKEN": DEMO_VERIFY_TOKEN,
         "REDFLAG_STANDARD_WEBHOOK_SECRETS": DEMO_STANDARD_SECRET,
@@ -77,7 +76,10 @@ def serve(tmp_path: Path, room: FakeControlRoom, sms: FakeMsg91) -> Iterator[Ser
         "REDFLAG_SMS_GATEWAY_URL": sms.flow_url,
         "REDFLAG_SMS_AUTHKEY": DEMO_SMS_AUTHKEY,
         "REDFLAG_SMS_TEMPLATE_ID": "1207170000000000001",
-        "REDFLAG_ATTEMPT_TIMEOUT_S": "30",
+        # A lease outlives an attempt; on PostgreSQL a dead process's lease runs
+        # out before its rows are sent again (on SQLite, start-up releases them).
+        "REDFLAG_ATTEMPT_TIMEOUT_S": "5",
+        "REDFLAG_LEASE_S": "6",
     }
     process = Serve(env, free_port())
     yield process
@@ -88,7 +90,7 @@ def test_alert_is_delivered_after_kill_9_in_the_middle_of_a_send(
     serve: Serve, room: FakeControlRoom
 ) -> None:
     """The room stalls, so the send is in flight (leased) when the process dies."""
-    room.behaviour.delay_s = 5.0
+    room.behaviour.delay_s = 3.0
     serve.start()
     body = meta_body(alert("rf-kill"))
 

@@ -6,6 +6,7 @@ import httpx
 
 from app.local_server import ServiceThread
 from tests.builders import alert, meta_body, meta_headers
+from tests.databases import ON_POSTGRES
 from tests.test_notifiers import wait_until
 from tests.test_webhooks import assert_error
 
@@ -14,7 +15,15 @@ def set_read_only(service: ServiceThread, on: bool) -> None:
     """Make the writer's one connection refuse writes, as a full disk would."""
     raw = service.server.config.app.state.store.writer_engine.raw_connection()
     try:
-        raw.driver_connection.execute(f"PRAGMA query_only={'ON' if on else 'OFF'}")
+        cursor = raw.cursor()
+        if ON_POSTGRES:
+            cursor.execute(
+                f"SET default_transaction_read_only = {'on' if on else 'off'}"
+            )
+            raw.commit()
+        else:
+            cursor.execute(f"PRAGMA query_only={'ON' if on else 'OFF'}")
+        cursor.close()
     finally:
         raw.close()
 

@@ -19,6 +19,7 @@ from app.local_server import ServiceThread
 from app.models import Alert
 from app.store import Store
 from tests.builders import alert, meta_body, meta_headers
+from tests.databases import ON_POSTGRES
 from tests.test_webhooks import count
 
 
@@ -69,8 +70,8 @@ def test_f15_fifty_concurrent_webhooks_during_deliveries_and_a_long_read(
     assert len(room.wait_for(60, timeout_s=20)) == 60
 
 
-def test_writes_are_committed_in_groups(tmp_path) -> None:
-    store = Store(f"sqlite:///{tmp_path / 'g.db'}")
+def test_writes_are_committed_in_groups(db_url: str) -> None:
+    store = Store(db_url)
     store.write_sync(lambda conn: conn.execute(text("CREATE TABLE t (n INTEGER)")))
     store.start()
 
@@ -94,8 +95,8 @@ def test_writes_are_committed_in_groups(tmp_path) -> None:
     assert store.commits < 200
 
 
-def test_a_failing_write_does_not_take_its_group_down(tmp_path) -> None:
-    store = Store(f"sqlite:///{tmp_path / 'g.db'}")
+def test_a_failing_write_does_not_take_its_group_down(db_url: str) -> None:
+    store = Store(db_url)
     store.write_sync(
         lambda conn: conn.execute(text("CREATE TABLE t (n INTEGER UNIQUE)"))
     )
@@ -120,6 +121,7 @@ def test_a_failing_write_does_not_take_its_group_down(tmp_path) -> None:
     assert sum(isinstance(r, StoreUnavailable) for r in results) == 1
 
 
+@pytest.mark.skipif(ON_POSTGRES, reason="SQLite's journal")
 def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path) -> None:
     store = Store(f"sqlite:///{tmp_path / 'w.db'}")
 
@@ -134,6 +136,7 @@ def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path) -> None:
     assert (mode, timeout) == ("wal", 5000)
 
 
+@pytest.mark.skipif(ON_POSTGRES, reason="SQLite's file")
 @pytest.mark.parametrize("url", ["sqlite:///relative/dir/x.db"])
 def test_migrate_creates_the_sqlite_file_under_the_working_directory(
     tmp_path, monkeypatch, url: str
