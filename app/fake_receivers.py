@@ -8,9 +8,11 @@ the tests assert on what actually crossed the wire.
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import time
+import urllib.parse
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -164,3 +166,25 @@ class FakeMsg91(_Server):
     @property
     def flow_url(self) -> str:
         return self.url + "/api/v5/flow"
+
+
+class FakeTwilio(_Server):
+    """Takes Twilio Messages API calls and checks the basic-auth credentials."""
+
+    def __init__(self, *, account_sid: str, auth_token: str):
+        self.account_sid = account_sid
+        token = base64.b64encode(f"{account_sid}:{auth_token}".encode()).decode()
+        self._authorization = f"Basic {token}"
+        super().__init__(self._verify)
+
+    def _verify(self, path: str, headers: dict[str, str], body: bytes) -> bool:
+        expected = f"/2010-04-01/Accounts/{self.account_sid}/Messages.json"
+        return path == expected and headers.get("authorization") == self._authorization
+
+    def reply(self, verified: bool, status: int) -> dict[str, Any]:
+        if verified and 200 <= status < 300:
+            return {"sid": "SM" + uuid.uuid4().hex, "status": "queued"}
+        return {"code": 20003 if not verified else 21211, "message": "rejected"}
+
+    def form(self, received: Received) -> dict[str, str]:
+        return dict(urllib.parse.parse_qsl(received.body.decode()))

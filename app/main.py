@@ -16,17 +16,21 @@ import structlog
 from fastapi import FastAPI
 
 from app import health, metrics, webhooks
+from app.circuit import CircuitBreaker
 from app.clock import Clock, SystemClock
 from app.gazetteer import Gazetteer, load_gazetteer
 from app.http_errors import RequestIdMiddleware, install_error_handlers
 from app.intake import Intake
 from app.notifiers.base import Notifier
 from app.notifiers.http import USER_AGENT, HttpNotifier
-from app.notifiers.msg91 import Msg91Notifier
+from app.notifiers.msg91 import Msg91Gateway
+from app.notifiers.sms import SmsGateway, SmsNotifier, default_template_text
+from app.notifiers.twilio import TwilioGateway
 from app.outbox import RetryPolicy, release_leases
 from app.room_config import RoomsConfig, load_rooms
 from app.schemas import payload_components
 from app.settings import Settings
+from app.sms_text import DltTemplate
 from app.store import Store
 from app.worker import DeliveryWorker
 
@@ -145,20 +149,59 @@ def _document_payload(app: FastAPI) -> None:
 def _notifiers(
     settings: Settings, client: httpx.AsyncClient, clock: Clock
 ) -> dict[str, Notifier]:
-    return {
+    breaker = CircuitBreaker(
+        failure_threshold=settings.breaker_failures,
+        cooldown_s=settings.breaker_cooldown_s,
+    )
+    notifiers: dict[str, Notifier] = {
         "http": HttpNotifier(
             client=client,
             clock=clock,
             timeout_s=settings.attempt_timeout_s,
             public_base_url=settings.public_base_url,
-        ),
-        "sms": Msg91Notifier(
-            client=client,
-            url=settings.sms_gateway_url,
-            authkey=settings.sms_authkey,
-            template_id=settings.sms_template_id,
-            sender=settings.sms_sender,
-            timeout_s=settings.attempt_timeout_s,
-            public_base_url=settings.public_base_url,
-        ),
+            breaker=breaker,
+        )
     }
+    gateways = sms_gateways(settings, client)
+    if gateways:
+        notifiers["sms"] = SmsNotifier(
+            gateways=gateways,
+            template=DltTemplate(
+                template_id=settings.sms_template_id or "unregistered",
+                text=settings.sms_template_text
+                or default_template_text(settings.public_base_url),
+                max_variable_length=settings.sms_max_variable_length,
+            ),
+            breaker=breaker,
+        )
+    return notifiers
+
+
+def sms_gateways(settings: Settings, client: httpx.AsyncClient) -> list[SmsGateway]:
+    """The configured SMS gateways, primary first."""
+    gateways: list[SmsGateway] = []
+    if settings.sms_gateway_url.strip():
+        gateways.append(
+            Msg91Gateway(
+                client=client,
+                url=settings.sms_gateway_url,
+                authkey=settings.sms_authkey,
+                template_id=settings.sms_template_id,
+                sender=settings.sms_sender,
+                timeout_s=settings.attempt_timeout_s,
+            )
+        )
+    if settings.twilio_api_url.strip():
+        base = settings.public_base_url.rstrip("/")
+        gateways.append(
+            TwilioGateway(
+                client=client,
+                api_url=settings.twilio_api_url,
+                account_sid=settings.twilio_account_sid,
+                auth_token=settings.twilio_auth_token,
+                sender=settings.twilio_from,
+                status_callback=f"{base}/webhooks/sms/twilio",
+                timeout_s=settings.attempt_timeout_s,
+            )
+        )
+    return gateways

@@ -1,8 +1,8 @@
-"""What a control room is sent: the signed JSON alert, and the SMS pager text.
+"""What a control room's HTTP endpoint is sent: the JSON alert.
 
-The JSON document goes only to a configured room's HTTPS endpoint, signed, and
-carries what the room needs to find the person. The SMS is a pager: the reference,
-the district, the risk level and a link. It never carries personal data.
+The document goes only to a configured room's endpoint, signed, and carries what the
+room needs to find the person. (The SMS pager text is built in
+``app.notifiers.sms``; it never carries personal data.)
 """
 
 from __future__ import annotations
@@ -54,24 +54,6 @@ def alert_document(
     if isinstance(payload.get("platform"), str):
         document["platform"] = payload["platform"]
     return document
-
-
-def sms_variables(*, alert: dict[str, Any], link: str) -> dict[str, str]:
-    """The DLT template's variables: nothing in them identifies the person."""
-    level = (alert["risk_level"] or "unknown").upper()
-    district = alert["district"] or "UNPLACED"
-    reference = alert["ref"]
-    if alert["status"] == "test":
-        reference = "TEST " + reference
-    return {"ref": reference, "district": district, "risk": level, "link": link}
-
-
-def sms_text(variables: dict[str, str]) -> str:
-    """The message as a phone shows it, for the record and for the fake gateway."""
-    return (
-        f"RED FLAG {variables['ref']}: {variables['district']}, risk "
-        f"{variables['risk']}. Open {variables['link']} - Rajasthan Police"
-    )
 
 
 def alert_link(*, public_base_url: str, ref: str) -> str:

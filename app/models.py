@@ -17,6 +17,7 @@ from datetime import datetime
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -24,6 +25,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -73,6 +75,9 @@ class Alert(Base):
     rooms: Mapped[list] = mapped_column(JSON, default=list)
     state: Mapped[str] = mapped_column(String(16), default="routed")
     copies_received: Mapped[int] = mapped_column(Integer, default=1)
+    undelivered: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
 
 
 class AlertRevision(Base):
@@ -105,6 +110,41 @@ class Delivery(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str | None] = mapped_column(String(64))
     provider_message_id: Mapped[str | None] = mapped_column(String(128))
+    gateway: Mapped[str | None] = mapped_column(String(16))
+    report_state: Mapped[str | None] = mapped_column(String(16))
+
+
+class SmsMessage(Base):
+    """One SMS a gateway accepted for one recipient of a delivery."""
+
+    __tablename__ = "sms_messages"
+    __table_args__ = (
+        Index("ix_sms_messages_provider", "gateway", "provider_message_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id"), index=True)
+    gateway: Mapped[str] = mapped_column(String(16))
+    provider_message_id: Mapped[str] = mapped_column(String(128))
+    recipient: Mapped[str] = mapped_column(String(20))
+    report_state: Mapped[str] = mapped_column(String(16), default="accepted")
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class DeliveryReport(Base):
+    """A gateway's delivery report as received; unmatched ones wait for a human."""
+
+    __tablename__ = "delivery_reports"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    gateway: Mapped[str] = mapped_column(String(16))
+    provider_message_id: Mapped[str] = mapped_column(String(128))
+    recipient: Mapped[str | None] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(16))
+    raw_status: Mapped[str] = mapped_column(String(64))
+    sms_message_id: Mapped[int | None] = mapped_column(ForeignKey("sms_messages.id"))
+    outcome: Mapped[str] = mapped_column(String(16))
 
 
 class DeliveryAttempt(Base):

@@ -17,12 +17,13 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, insert, or_, select, update
 
-from app.models import Alert, Delivery, DeliveryAttempt
+from app.models import Alert, Delivery, DeliveryAttempt, SmsMessage
 from app.store import as_utc
 
 deliveries = Delivery.__table__
 attempts = DeliveryAttempt.__table__
 alerts = Alert.__table__
+sms_messages = SmsMessage.__table__
 
 _ALERT_COLUMNS = (
     alerts.c.ref,
@@ -61,6 +62,7 @@ class RetryPolicy:
 @dataclass(frozen=True, slots=True)
 class Claimed:
     delivery_id: int
+    alert_pk: int
     idempotency_key: str
     room_id: str
     channel: str
@@ -95,10 +97,11 @@ def claim_due(
         and_(deliveries.c.state == "pending", deliveries.c.next_attempt_at <= now),
         and_(deliveries.c.state == "sending", deliveries.c.lease_until < now),
     )
+    # Oldest alert first: after an outage, the longest-waiting go out first.
     query = (
         select(deliveries.c.id)
         .where(due)
-        .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
+        .order_by(deliveries.c.created_at, deliveries.c.id)
         .limit(limit)
     )
     if conn.dialect.name == "postgresql":
@@ -119,6 +122,7 @@ def claim_due(
     rows = conn.execute(
         select(
             deliveries.c.id,
+            deliveries.c.alert_pk,
             deliveries.c.idempotency_key,
             deliveries.c.room_id,
             deliveries.c.channel,
@@ -127,11 +131,12 @@ def claim_due(
         )
         .join(alerts, alerts.c.id == deliveries.c.alert_pk)
         .where(deliveries.c.id.in_(ids))
-        .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
+        .order_by(deliveries.c.created_at, deliveries.c.id)
     ).mappings()
     return [
         Claimed(
             delivery_id=row["id"],
+            alert_pk=row["alert_pk"],
             idempotency_key=row["idempotency_key"],
             room_id=row["room_id"],
             channel=row["channel"],
@@ -155,6 +160,8 @@ class Outcome:
     retryable: bool = True
     retry_after_s: float | None = None
     provider_message_id: str | None = None
+    gateway: str | None = None
+    messages: tuple[tuple[str, str], ...] = ()
 
 
 def record_outcome(
@@ -162,13 +169,14 @@ def record_outcome(
 ) -> tuple[str, datetime | None]:
     """Store the attempt and move the delivery on; return its state and next try."""
     duration_ms = (outcome.finished_at - outcome.started_at).total_seconds() * 1000
+    now = outcome.finished_at
     if outcome.delivered:
         state, next_at = "delivered", None
     elif not outcome.retryable or claimed.attempt >= policy.max_attempts:
         state, next_at = "dead", None
     else:
         delay = policy.delay_s(claimed.attempt, retry_after_s=outcome.retry_after_s)
-        state, next_at = "pending", outcome.finished_at + timedelta(seconds=delay)
+        state, next_at = "pending", now + timedelta(seconds=delay)
 
     conn.execute(
         insert(attempts).values(
@@ -185,8 +193,9 @@ def record_outcome(
     values: dict[str, Any] = {"state": state, "lease_until": None}
     if outcome.delivered:
         values |= {
-            "delivered_at": outcome.finished_at,
+            "delivered_at": now,
             "provider_message_id": outcome.provider_message_id,
+            "gateway": outcome.gateway,
             "last_error": None,
         }
     else:
@@ -194,14 +203,88 @@ def record_outcome(
     if next_at is not None:
         values["next_attempt_at"] = next_at
     # A lease taken over by another worker is not ours to settle.
-    conn.execute(
+    settled = conn.execute(
         update(deliveries)
         .where(deliveries.c.id == claimed.delivery_id)
         .where(deliveries.c.state == "sending")
         .where(deliveries.c.attempts == claimed.attempt)
         .values(**values)
-    )
+    ).rowcount
+    if not settled:
+        return "superseded", None
+
+    if outcome.messages:
+        conn.execute(
+            insert(sms_messages),
+            [
+                {
+                    "delivery_id": claimed.delivery_id,
+                    "gateway": outcome.gateway,
+                    "provider_message_id": message_id,
+                    "recipient": recipient,
+                    "report_state": "accepted",
+                    "updated_at": now,
+                }
+                for recipient, message_id in outcome.messages
+            ],
+        )
+    if state == "dead":
+        conn.execute(
+            update(alerts)
+            .where(alerts.c.id == claimed.alert_pk)
+            .values(undelivered=True)
+        )
+    if not outcome.delivered:
+        _expedite_other_channels(conn, claimed=claimed, now=now)
     return state, next_at
+
+
+def _expedite_other_channels(
+    conn: Connection, *, claimed: Claimed, now: datetime
+) -> None:
+    """A channel in trouble hands over at once: the room's other channels waiting
+    in backoff become due now, instead of after their own wait."""
+    conn.execute(
+        update(deliveries)
+        .where(deliveries.c.alert_pk == claimed.alert_pk)
+        .where(deliveries.c.room_id == claimed.room_id)
+        .where(deliveries.c.id != claimed.delivery_id)
+        .where(deliveries.c.state == "pending")
+        .where(deliveries.c.next_attempt_at > now)
+        .values(next_attempt_at=now)
+    )
+
+
+def replay_dead(
+    conn: Connection,
+    *,
+    now: datetime,
+    alert_id: str | None = None,
+    room_id: str | None = None,
+) -> int:
+    """Put dead deliveries back in the queue, due now, with their idempotency keys;
+    by alert, by room, or all of them. Returns how many."""
+    query = update(deliveries).where(deliveries.c.state == "dead")
+    if alert_id is not None:
+        alert_pks = select(alerts.c.id).where(alerts.c.alert_id == alert_id)
+        query = query.where(deliveries.c.alert_pk.in_(alert_pks))
+    if room_id is not None:
+        query = query.where(deliveries.c.room_id == room_id)
+    replayed = conn.execute(
+        query.values(
+            state="pending", attempts=0, next_attempt_at=now, lease_until=None
+        ).returning(deliveries.c.alert_pk)
+    ).all()
+    alert_pks = {row[0] for row in replayed}
+    if alert_pks:
+        still_dead = select(deliveries.c.alert_pk).where(deliveries.c.state == "dead")
+        conn.execute(
+            update(alerts)
+            .where(alerts.c.id.in_(alert_pks))
+            .where(alerts.c.id.not_in(still_dead))
+            .values(undelivered=False)
+        )
+    return len(replayed)
 
 
 def release_leases(conn: Connection) -> int:

@@ -84,6 +84,22 @@ class Settings(BaseSettings):
     sms_authkey: SecretStr = SecretStr("")
     sms_template_id: str = ""
     sms_sender: str = "RJPOLC"
+    # The DLT-registered text, {#var#} for each variable (reference, district, risk,
+    # reference); empty means the default pager text around REDFLAG_PUBLIC_BASE_URL.
+    sms_template_text: str = ""
+    sms_max_variable_length: int = Field(default=30, ge=1)
+    # Shared secret in the MSG91 delivery-report URL (MSG91 does not sign reports).
+    sms_report_token: SecretStr = SecretStr("")
+
+    # Twilio's Messages API (https://api.twilio.com) as the secondary SMS gateway.
+    twilio_api_url: str = ""
+    twilio_account_sid: str = ""
+    twilio_auth_token: SecretStr = SecretStr("")
+    twilio_from: str = ""
+
+    admin_key: SecretStr = SecretStr("")
+    breaker_failures: int = Field(default=5, ge=1)
+    breaker_cooldown_s: float = Field(default=30.0, gt=0)
 
     worker_enabled: bool = True
     worker_poll_s: float = Field(default=1.0, gt=0)
@@ -111,7 +127,13 @@ class Settings(BaseSettings):
     def _trim_each(cls, value: list[SecretStr]) -> list[SecretStr]:
         return [SecretStr(item.get_secret_value().strip()) for item in value]
 
-    @field_validator("meta_verify_token", "sms_authkey")
+    @field_validator(
+        "meta_verify_token",
+        "sms_authkey",
+        "sms_report_token",
+        "twilio_auth_token",
+        "admin_key",
+    )
     @classmethod
     def _trim(cls, value: SecretStr) -> SecretStr:
         return SecretStr(value.get_secret_value().strip())
@@ -124,7 +146,7 @@ class Settings(BaseSettings):
 
     @property
     def sms_enabled(self) -> bool:
-        return bool(self.sms_gateway_url.strip())
+        return bool(self.sms_gateway_url.strip() or self.twilio_api_url.strip())
 
     @property
     def is_sqlite(self) -> bool:
@@ -157,12 +179,21 @@ class Settings(BaseSettings):
         ]
         if self.meta_app_secrets:
             named.append(("REDFLAG_META_VERIFY_TOKEN", self.meta_verify_token))
-        if sms_enabled:
+        if sms_enabled and self.sms_gateway_url.strip():
             named.append(("REDFLAG_SMS_AUTHKEY", self.sms_authkey))
             if not self.sms_template_id.strip():
                 problems.append(
                     "SMS is configured but REDFLAG_SMS_TEMPLATE_ID is empty"
                 )
+        if sms_enabled and self.twilio_api_url.strip():
+            named.append(("REDFLAG_TWILIO_AUTH_TOKEN", self.twilio_auth_token))
+            if not (self.twilio_account_sid.strip() and self.twilio_from.strip()):
+                problems.append(
+                    "Twilio is configured but REDFLAG_TWILIO_ACCOUNT_SID or "
+                    "REDFLAG_TWILIO_FROM is empty"
+                )
+        if self.admin_key.get_secret_value():
+            named.append(("REDFLAG_ADMIN_KEY", self.admin_key))
         for name, secret in named:
             if secret_is_placeholder(secret.get_secret_value()):
                 problems.append(f"{name} is empty or a placeholder")

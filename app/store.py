@@ -122,7 +122,9 @@ class Store:
     def __init__(self, url: str, *, synchronous: str = "FULL"):
         self.url = url
         self.writer_engine = make_engine(url, for_writing=True, synchronous=synchronous)
-        self.reader_engine = make_engine(url, for_writing=False, synchronous=synchronous)
+        self.reader_engine = make_engine(
+            url, for_writing=False, synchronous=synchronous
+        )
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._readers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="db-read")

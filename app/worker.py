@@ -123,6 +123,8 @@ class DeliveryWorker:
                 delivered=True,
                 status_code=result.status_code,
                 provider_message_id=result.provider_message_id,
+                gateway=result.gateway,
+                messages=result.messages,
             )
 
         work = partial(
@@ -181,5 +183,7 @@ class DeliveryWorker:
             log.info("delivery_sent", status=outcome.status_code, **fields)
         elif state == "dead":
             log.error("delivery_dead", error=outcome.error, **fields)
+        elif state == "superseded":
+            log.warning("delivery_lease_lost", **fields)
         else:
             log.warning("delivery_failed", error=outcome.error, **fields)

@@ -10,9 +10,10 @@ bare FastAPI app, and how long an alert takes from receipt to the control room.
    one commits an alert and its two delivery rows (HTTP and SMS), and the service's
    delivery worker sends them while wrk is still running, on the same two cores.
 3. wrk, the same for both: a short warm-up, then ``-t1 -c32 -d10s``.
-4. Receipt to room: a fresh service gets 1,000 alerts at a steady 200 a second
-   from a Python client; for each alert, the fake room's clock at receipt minus
-   the ``received_at`` the service put in the document it delivered.
+4. Receipt to room: a fresh service gets 1,000 alerts on a fixed schedule from a
+   Python client, at 50 a second and then (another fresh service) at 200; for
+   each alert, the fake room's clock at receipt minus the ``received_at`` the
+   service put in the document it delivered, and the same for the SMS gateway.
 
 Everything runs on 127.0.0.1. A summary is printed and written as JSON to
 ``bench/results/ingest-<date>.json``. The exit status is 1 if any request was
@@ -62,6 +63,7 @@ LUA = BENCH / "ingest.lua"
 RESULTS = BENCH / "results"
 META_PATH = "/webhooks/meta"
 TARGET_RATIO = 0.35
+UNFINISHED = ("pending", "sending")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 # Where the alerts come from, in turn; each lands in one room (HTTP and SMS).
@@ -265,21 +267,6 @@ class Receivers:
             raise RuntimeError("the fake receivers' process stopped")
         return json.loads(line)
 
-    def wait_for(
-        self, alerts: int, *, timeout_s: float
-    ) -> tuple[dict[str, Any], float]:
-        """Wait until room and gateway each accepted ``alerts``; counts, seconds."""
-        started = time.monotonic()
-        while True:
-            counts = self.ask("counts")
-            done = (
-                counts["room_accepted"] >= alerts and counts["sms_accepted"] >= alerts
-            )
-            waited = time.monotonic() - started
-            if done or waited > timeout_s:
-                return counts, waited
-            time.sleep(0.1)
-
     def stop(self) -> None:
         with contextlib.suppress(OSError, ValueError):
             if self.process.stdin is not None:
@@ -334,9 +321,9 @@ def receivers_main() -> int:
                         }
                     )
                 texts = [
-                    {"at": r.at, "ref": recipient["ref"]}
+                    {"at": r.at, "ref": str(recipient.get("ref")).removeprefix("TEST ")}
                     for r in sms_ok
-                    for recipient in r.json()["recipients"]
+                    for recipient in r.json().get("recipients", [])
                 ]
                 emit({"room": rooms, "sms": texts})
             else:
@@ -369,7 +356,33 @@ class Stack:
     url: str
     process: subprocess.Popen[bytes]
     receivers: Receivers | None = None
-    log: Path | None = None
+    db: Path | None = None
+
+
+def db_counts(db: Path) -> dict[str, Any]:
+    """Alerts stored and deliveries by state, read beside the running service."""
+    with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
+        conn.execute("PRAGMA busy_timeout=5000")
+        alerts = conn.execute("SELECT count(*) FROM alerts").fetchone()[0]
+        states = dict(
+            conn.execute("SELECT state, count(*) FROM deliveries GROUP BY state")
+        )
+    return {"alerts": alerts, "deliveries": states}
+
+
+def wait_drained(stack: Stack, *, timeout_s: float) -> tuple[dict[str, Any], float]:
+    """Wait until no delivery is pending or being sent; the counts and the wait."""
+    assert stack.db is not None
+    started = time.monotonic()
+    while True:
+        counts = db_counts(stack.db)
+        waiting = sum(
+            n for state, n in counts["deliveries"].items() if state in UNFINISHED
+        )
+        waited = time.monotonic() - started
+        if not waiting or waited > timeout_s:
+            return counts, waited
+        time.sleep(0.1)
 
 
 @contextlib.contextmanager
@@ -397,7 +410,7 @@ def bare_app(workdir: Path) -> Iterator[Stack]:
     try:
         url = f"http://127.0.0.1:{port}"
         wait_ready(url + META_PATH, process, log, method="POST")
-        yield Stack(url, process, log=log)
+        yield Stack(url, process)
     finally:
         stop(process)
 
@@ -420,7 +433,7 @@ def service(workdir: Path, name: str) -> Iterator[Stack]:
         )
         url = f"http://127.0.0.1:{port}"
         wait_ready(url + "/readyz", process, log)
-        yield Stack(url, process, receivers, log)
+        yield Stack(url, process, receivers, directory / "relay.db")
     finally:
         stop(process)
         if receivers is not None:
@@ -586,12 +599,13 @@ def spread_ms(values: list[float]) -> dict[str, float | None]:
 
 def receipt_to_room(stack: Stack, *, count: int, rate: float) -> dict[str, Any]:
     assert stack.receivers is not None
-    started = time.monotonic()
     sent = asyncio.run(send_steadily(stack.url, count, rate))
-    sending_s = time.monotonic() - started
     ok = [s for s in sent if s.status == 200]
-    counts, _ = stack.receivers.wait_for(len(ok), timeout_s=30)
+    stored, _ = wait_drained(stack, timeout_s=60)
+    counts = stack.receivers.ask("counts")
     records = stack.receivers.ask("records")
+    send_times = sorted(s.at for s in sent)
+    span = send_times[-1] - send_times[0]
 
     wanted = {s.alert_id for s in sent}
     first_at: dict[str, dict[str, Any]] = {}
@@ -624,7 +638,7 @@ def receipt_to_room(stack: Stack, *, count: int, rate: float) -> dict[str, Any]:
     return {
         "alerts": count,
         "rate_per_s": rate,
-        "achieved_rate_per_s": count / sending_s,
+        "achieved_rate_per_s": (count - 1) / span if span > 0 else None,
         "statuses": statuses,
         "response_ms": spread_ms([s.seconds for s in ok if s.seconds is not None]),
         "receipt_to_room_ms": spread_ms(room_delays),
@@ -634,6 +648,7 @@ def receipt_to_room(stack: Stack, *, count: int, rate: float) -> dict[str, Any]:
         "room_posts": len([r for r in records["room"] if r["alert_id"] in wanted]),
         "sms_arrived": len(sms_first),
         "receiver_counts": counts,
+        "stored": stored,
     }
 
 
@@ -690,7 +705,6 @@ def report(results: dict[str, Any]) -> list[str]:
     """Print the summary; return the problems found."""
     m, cfg = results["machine"], results["config"]
     bare, svc = results["bare"], results["service"]
-    room = results["receipt_to_room"]
     problems: list[str] = []
 
     print(f"\nredflag-relay ingest benchmark, {results['date']}")
@@ -706,62 +720,63 @@ def report(results: dict[str, Any]) -> list[str]:
         "one signed alert per POST /webhooks/meta, every alert_id new\n"
     )
     header = (
-        f"{'target':22} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} "
-        f"{'non-2xx':>8} {'sock err':>8} {'CPU':>6}"
+        f"{'target':22} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} "
+        f"{'non-2xx':>7} {'sockerr':>7} {'CPU':>5}"
     )
     print(header)
     print("-" * len(header))
     for label, run in (("bare FastAPI (uvicorn)", bare), ("redflag-relay serve", svc)):
         lat = run["latency_us"]
         print(
-            f"{label:22} {run['rps']:8.0f} {lat['p50'] / 1000:8.1f} "
-            f"{lat['p99'] / 1000:8.1f} {lat['max'] / 1000:8.1f} "
-            f"{run['non_2xx']:8d} {run['socket_errors']:8d} "
-            f"{pct(run['cpu'].get('server')):>6}"
+            f"{label:22} {run['rps']:7.0f} {lat['p50'] / 1000:7.1f} "
+            f"{lat['p99'] / 1000:7.1f} {lat['max'] / 1000:7.1f} "
+            f"{run['non_2xx']:7d} {run['socket_errors']:7d} "
+            f"{fmt(run['cpu'].get('server'), 2):>5}"
         )
     ratio = results["ratio"]
     verdict = "met" if ratio >= TARGET_RATIO else "NOT met"
-    print(f"\nratio service/bare: {ratio:.2f} (target >= {TARGET_RATIO}: {verdict})")
+    print(f"\nratio service/bare: {ratio:.3f} (target >= {TARGET_RATIO}: {verdict})")
     cpu = svc["cpu"]
     print(
-        f"CPU over the service run (1.00 = one core): service "
-        f"{fmt(cpu.get('server'), 2)}, fake receivers {fmt(cpu.get('receivers'), 2)}, "
-        f"wrk {fmt(cpu.get('wrk'), 2)}; bare run: server "
-        f"{fmt(bare['cpu'].get('server'), 2)}, wrk {fmt(bare['cpu'].get('wrk'), 2)}"
+        "CPU, in cores, over each measured run: "
+        f"service {fmt(cpu.get('server'), 2)}, "
+        f"fake receivers {fmt(cpu.get('receivers'), 2)}, "
+        f"wrk {fmt(cpu.get('wrk'), 2)}; "
+        f"bare app {fmt(bare['cpu'].get('server'), 2)}, "
+        f"wrk {fmt(bare['cpu'].get('wrk'), 2)}"
     )
     drain = results["service_deliveries"]
     print(
-        f"deliveries during and after the service run: {drain['alerts']} alerts "
-        f"taken in; the room verified {drain['room_accepted']} "
+        f"service run: {drain['alerts_stored']} alerts stored (warm-up included), "
+        f"{drain['answered_200']} answered 200 before wrk stopped; deliveries "
+        f"{drain['deliveries']}, the last {fmt(drain['drain_s'])} s after wrk "
+        f"stopped; the room verified {drain['room_accepted']} POSTs "
         f"({drain['room_distinct']} distinct webhook-ids), the gateway took "
-        f"{drain['sms_accepted']} SMS; all out {fmt(drain['drain_s'])} s after "
-        "wrk stopped"
+        f"{drain['sms_accepted']}"
     )
 
-    print(
-        f"\nreceipt to control room: {room['alerts']} alerts at "
-        f"{room['rate_per_s']:g}/s (achieved {room['achieved_rate_per_s']:.0f}/s), "
-        "fresh service"
+    header = (
+        f"{'receipt to room':24} {'rate/s':>6} {'p50 ms':>8} {'p99 ms':>8} "
+        f"{'max ms':>8} {'arrived':>9}"
     )
-    header = f"{'':34} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'count':>7}"
-    print(header)
+    print(f"\n{header}")
     print("-" * len(header))
-    for label, key in (
-        ("receipt -> room (HTTP)", "receipt_to_room_ms"),
-        ("receipt -> SMS gateway", "receipt_to_gateway_ms"),
-        ("client send -> room (HTTP)", "send_to_room_ms"),
-        ("webhook response (client)", "response_ms"),
-    ):
-        s = room[key]
-        print(
-            f"{label:34} {fmt(s['p50']):>8} {fmt(s['p99']):>8} {fmt(s['max']):>8} "
-            f"{s['n']:7d}"
+    for room in results["receipt_to_room"]:
+        rows = (
+            ("receipt -> room (HTTP)", "receipt_to_room_ms", room["room_arrived"]),
+            ("receipt -> gateway (SMS)", "receipt_to_gateway_ms", room["sms_arrived"]),
+            ("webhook answer (client)", "response_ms", room["statuses"].get("200", 0)),
         )
+        for label, key, arrived in rows:
+            s = room[key]
+            share = f"{arrived}/{room['alerts']}"
+            print(
+                f"{label:24} {room['rate_per_s']:6g} {fmt(s['p50']):>8} "
+                f"{fmt(s['p99']):>8} {fmt(s['max']):>8} {share:>9}"
+            )
     print(
-        f"arrived: room {room['room_arrived']}/{room['alerts']} "
-        f"({room['room_posts']} POSTs), "
-        f"gateway {room['sms_arrived']}/{room['alerts']}; "
-        f"webhook answers {room['statuses']}"
+        "(each rate: a fresh service and fresh fakes; the alerts are sent on a "
+        "fixed schedule whatever the answers take)"
     )
 
     for label, run in (("bare", bare), ("service", svc)):
@@ -772,15 +787,19 @@ def report(results: dict[str, Any]) -> list[str]:
             )
     if svc["wrapped"]:
         problems.append("service: wrk ran out of bodies, so some alert_ids repeated")
+    stored = drain["alerts_stored"]
     if (
-        drain["room_accepted"] < drain["alerts"]
-        or drain["sms_accepted"] < drain["alerts"]
+        drain["room_distinct"] < stored
+        or drain["sms_accepted"] < stored
+        or set(drain["deliveries"]) != {"delivered"}
     ):
         problems.append("service run: not every alert reached the room and gateway")
-    if room["statuses"] != {"200": room["alerts"]}:
-        problems.append(f"receipt run: webhook answers {room['statuses']}")
-    if room["room_arrived"] < room["alerts"] or room["sms_arrived"] < room["alerts"]:
-        problems.append("receipt run: not every alert reached the room and gateway")
+    for room in results["receipt_to_room"]:
+        rate = f"receipt run at {room['rate_per_s']:g}/s"
+        if room["statuses"] != {"200": room["alerts"]}:
+            problems.append(f"{rate}: webhook answers {room['statuses']}")
+        if min(room["room_arrived"], room["sms_arrived"]) < room["alerts"]:
+            problems.append(f"{rate}: not every alert reached the room and gateway")
     if problems:
         print("\nPROBLEMS:\n  " + "\n  ".join(problems))
     return problems
@@ -803,15 +822,21 @@ def wrk_summary(run: WrkRun) -> dict[str, Any]:
     }
 
 
+def rates(text: str) -> list[float]:
+    return [float(part) for part in text.split(",") if part.strip()]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=10.0, help="seconds")
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--bodies", type=int, default=30000, help="per wrk run")
-    parser.add_argument("--alerts", type=int, default=1000, help="receipt run")
-    parser.add_argument("--rate", type=float, default=200.0, help="receipt run, /s")
+    parser.add_argument("--bodies", type=int, default=20000, help="per wrk run")
+    parser.add_argument("--alerts", type=int, default=1000, help="per receipt run")
+    parser.add_argument(
+        "--rates", type=rates, default=[50.0, 200.0], help="receipt runs, alerts/s"
+    )
     parser.add_argument("--out", type=Path, help="default bench/results/ingest-DATE")
     parser.add_argument("--receivers", action="store_true", help=argparse.SUPPRESS)
     options = parser.parse_args(argv)
@@ -824,29 +849,32 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     workdir = Path(tempfile.mkdtemp(prefix="redflag-bench-"))
-    wrk_args = {
-        "seconds": options.duration,
+    load = {
         "connections": options.connections,
         "threads": options.threads,
     }
     try:
         print("writing signed bodies ...", flush=True)
-        files = {}
-        for name in ("warm", "run"):
-            files[name] = workdir / f"{name}.bodies"
-            write_bodies(files[name], name, options.bodies)
+        warm_bodies, run_bodies = workdir / "warm.bodies", workdir / "run.bodies"
+        write_bodies(warm_bodies, "warm", options.bodies)
+        write_bodies(run_bodies, "run", options.bodies)
+
+        def warm_then_run(stack: Stack, watch: dict[str, int]) -> WrkRun:
+            run_wrk(
+                wrk, stack.url, warm_bodies, seconds=options.warmup, watch=watch, **load
+            )
+            return run_wrk(
+                wrk,
+                stack.url,
+                run_bodies,
+                seconds=options.duration,
+                watch=watch,
+                **load,
+            )
 
         print("baseline: bare FastAPI app ...", flush=True)
         with bare_app(workdir) as stack:
-            watch = {"server": stack.process.pid}
-            run_wrk(
-                wrk,
-                stack.url,
-                files["warm"],
-                **(wrk_args | {"seconds": options.warmup}),
-                watch=watch,
-            )
-            bare = run_wrk(wrk, stack.url, files["run"], **wrk_args, watch=watch)
+            bare = warm_then_run(stack, {"server": stack.process.pid})
 
         print("service: python -m app serve ...", flush=True)
         with service(workdir, "wrk") as stack:
@@ -855,25 +883,22 @@ def main(argv: list[str] | None = None) -> int:
                 "server": stack.process.pid,
                 "receivers": stack.receivers.process.pid,
             }
-            warm = run_wrk(
-                wrk,
-                stack.url,
-                files["warm"],
-                **(wrk_args | {"seconds": options.warmup}),
-                watch=watch,
-            )
-            svc = run_wrk(wrk, stack.url, files["run"], **wrk_args, watch=watch)
-            taken = warm.ok + svc.ok
+            svc = warm_then_run(stack, watch)
             print("  waiting for the deliveries to drain ...", flush=True)
-            counts, drain_s = stack.receivers.wait_for(taken, timeout_s=60)
-            deliveries = {"alerts": taken, "drain_s": drain_s, **counts}
+            stored, drain_s = wait_drained(stack, timeout_s=90)
+            deliveries = {
+                "alerts_stored": stored["alerts"],
+                "answered_200": svc.ok,
+                "deliveries": stored["deliveries"],
+                "drain_s": drain_s,
+                **stack.receivers.ask("counts"),
+            }
 
-        print(
-            f"receipt to room: {options.alerts} alerts at {options.rate:g}/s ...",
-            flush=True,
-        )
-        with service(workdir, "room") as stack:
-            room = receipt_to_room(stack, count=options.alerts, rate=options.rate)
+        receipts = []
+        for rate in options.rates:
+            print(f"receipt to room: {options.alerts} alerts at {rate:g}/s ...")
+            with service(workdir, f"room-{rate:g}") as stack:
+                receipts.append(receipt_to_room(stack, count=options.alerts, rate=rate))
 
         now = datetime.now(UTC)
         results = {
@@ -888,7 +913,7 @@ def main(argv: list[str] | None = None) -> int:
                 "threads": options.threads,
                 "bodies_per_run": options.bodies,
                 "receipt_alerts": options.alerts,
-                "receipt_rate_per_s": options.rate,
+                "receipt_rates_per_s": options.rates,
                 "sqlite_synchronous": "FULL (the default)",
             },
             "bare": wrk_summary(bare),
@@ -896,7 +921,7 @@ def main(argv: list[str] | None = None) -> int:
             "ratio": svc.rps / bare.rps,
             "target_ratio": TARGET_RATIO,
             "service_deliveries": deliveries,
-            "receipt_to_room": room,
+            "receipt_to_room": receipts,
         }
         problems = report(results)
         results["problems"] = problems

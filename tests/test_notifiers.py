@@ -10,19 +10,17 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from pydantic import SecretStr
 from sqlalchemy import select
 from standardwebhooks.webhooks import Webhook
 
 from app.clock import SystemClock
-from app.demo import DEMO_ROOM_SECRET, DEMO_SMS_AUTHKEY
+from app.demo import DEMO_ROOM_SECRET
 from app.errors import DeliveryError
-from app.fake_receivers import FakeControlRoom, FakeMsg91
+from app.fake_receivers import FakeControlRoom
 from app.local_server import ServiceThread
 from app.models import Delivery, DeliveryAttempt
 from app.notifiers.base import Outbound, SendResult
 from app.notifiers.http import HttpNotifier
-from app.notifiers.msg91 import Msg91Notifier
 from app.store import Store
 from tests.builders import alert, meta_body, meta_headers
 from tests.conftest import example_rooms
@@ -67,22 +65,6 @@ async def send_http(
             public_base_url="https://relay.example.in",
         )
         return await notifier.send(outbound(url or room.url))
-
-
-async def send_sms(
-    gateway: FakeMsg91, *, authkey: str = DEMO_SMS_AUTHKEY, status: str = "actual"
-) -> SendResult:
-    async with httpx.AsyncClient() as client:
-        notifier = Msg91Notifier(
-            client=client,
-            url=gateway.flow_url,
-            authkey=SecretStr(authkey),
-            template_id="1207170000000000001",
-            sender="RJPOLC",
-            timeout_s=5.0,
-            public_base_url="https://relay.example.in",
-        )
-        return await notifier.send(outbound("http://127.0.0.1:9", status=status))
 
 
 # The HTTP notifier.
@@ -167,74 +149,6 @@ def test_http_connection_refused_is_retryable(room: FakeControlRoom) -> None:
         asyncio.run(send_http(room, url="http://127.0.0.1:9"))
 
     assert (caught.value.reason, caught.value.retryable) == ("connection_error", True)
-
-
-# The MSG91 notifier.
-
-
-def test_msg91_request_has_the_flow_api_shape(sms: FakeMsg91) -> None:
-    result = asyncio.run(send_sms(sms))
-
-    [received] = sms.accepted()
-    body = received.json()
-    assert received.headers["authkey"] == DEMO_SMS_AUTHKEY
-    assert body["template_id"] == "1207170000000000001"
-    assert body["sender"] == "RJPOLC"
-    assert body["unicode"] == 0
-    assert body["recipients"] == [
-        {
-            "mobiles": "919000000002",
-            "ref": "RF-ABCDEFG",
-            "district": "Kota",
-            "risk": "HIGH",
-            "link": "https://relay.example.in/a/RF-ABCDEFG",
-        }
-    ]
-    assert result.provider_message_id
-
-
-def test_msg91_text_carries_no_personal_data(sms: FakeMsg91) -> None:
-    asyncio.run(send_sms(sms))
-
-    sent = sms.accepted()[0].body.decode()
-    for personal in (
-        "Sample Student",
-        "sample_user_01",
-        "9999900001",
-        "324005",
-        "अब और नहीं",
-    ):
-        assert personal not in sent
-
-
-def test_msg91_test_alert_says_test(sms: FakeMsg91) -> None:
-    asyncio.run(send_sms(sms, status="test"))
-
-    assert sms.accepted()[0].json()["recipients"][0]["ref"] == "TEST RF-ABCDEFG"
-
-
-def test_msg91_wrong_authkey_is_permanent(sms: FakeMsg91) -> None:
-    with pytest.raises(DeliveryError) as caught:
-        asyncio.run(send_sms(sms, authkey="wrong"))
-
-    assert (caught.value.reason, caught.value.retryable) == (
-        "gateway_auth_refused",
-        False,
-    )
-
-
-@pytest.mark.parametrize(
-    ("status", "retryable"), [(503, True), (429, True), (400, False)]
-)
-def test_msg91_failures_are_classified(
-    sms: FakeMsg91, status: int, retryable: bool
-) -> None:
-    sms.behaviour.default = status
-
-    with pytest.raises(DeliveryError) as caught:
-        asyncio.run(send_sms(sms))
-
-    assert caught.value.retryable is retryable
 
 
 # The worker: retries with backoff, every attempt recorded.

@@ -7,7 +7,9 @@ its transport's failures itself; nothing from httpx leaves a notifier.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
 
 from app.room_config import ControlRoom
@@ -27,6 +29,9 @@ class Outbound:
 class SendResult:
     status_code: int | None = None
     provider_message_id: str | None = None
+    gateway: str | None = None
+    # (recipient, the gateway's message id) for each SMS the gateway accepted
+    messages: tuple[tuple[str, str], ...] = field(default=())
 
 
 class Notifier(Protocol):
@@ -35,14 +40,26 @@ class Notifier(Protocol):
     async def send(self, outbound: Outbound) -> SendResult: ...
 
 
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds from a ``Retry-After`` header given in seconds; None otherwise."""
+def parse_retry_after(
+    value: str | None, *, now: datetime | None = None
+) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header, in seconds or as an HTTP date.
+
+    A date in the past means now; anything unreadable means None, and the normal
+    backoff applies.
+    """
     if value is None:
         return None
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
     try:
-        seconds = float(value.strip())
-    except ValueError:
-        # TODO: honour Retry-After as an HTTP date too; until then the normal
-        # backoff applies, which is never longer than the configured cap.
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
         return None
-    return seconds if 0 <= seconds < 86_400 else None
+    if when is None:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    now = now or datetime.now(UTC)
+    return max(0.0, (when - now).total_seconds())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import httpx
 
+from app.circuit import CircuitBreaker
 from app.clock import Clock
 from app.errors import DeliveryError
 from app.messages import alert_document, alert_link
@@ -29,16 +30,21 @@ class HttpNotifier:
         clock: Clock,
         timeout_s: float,
         public_base_url: str,
+        breaker: CircuitBreaker | None = None,
     ):
         self._client = client
         self._clock = clock
         self._timeout = httpx.Timeout(timeout_s)
         self._public_base_url = public_base_url
+        self._breaker = breaker or CircuitBreaker()
 
     async def send(self, outbound: Outbound) -> SendResult:
         http = outbound.room.http
         if http is None:
             raise DeliveryError("room_has_no_http_channel", retryable=False)
+        key = f"http:{http.url}"
+        if not self._breaker.allow(key):
+            raise DeliveryError("circuit_open", retryable=True)
 
         link = alert_link(
             public_base_url=self._public_base_url, ref=outbound.alert["ref"]
@@ -68,8 +74,18 @@ class HttpNotifier:
         }
 
         try:
+            result = await self._post(http.url, body, headers)
+        except DeliveryError as exc:
+            if exc.retryable:
+                self._breaker.failed(key)
+            raise
+        self._breaker.succeeded(key)
+        return result
+
+    async def _post(self, url: str, body: bytes, headers: dict[str, str]) -> SendResult:
+        try:
             response = await self._client.post(
-                http.url, content=body, headers=headers, timeout=self._timeout
+                url, content=body, headers=headers, timeout=self._timeout
             )
         except httpx.TimeoutException as exc:
             raise DeliveryError("timeout", retryable=True) from exc

@@ -1,13 +1,12 @@
-"""Pages a control room's officers by SMS through MSG91's Flow API.
+"""MSG91's Flow API, the primary SMS gateway.
 
-India requires every commercial SMS to match a DLT-registered template; MSG91's Flow
-API sends a registered template with its variables filled in, per recipient. The
-variables hold only the reference, the district, the risk level and a link
-(see ``app.messages.sms_variables``).
+India requires every commercial SMS to match a DLT-registered template; the Flow API
+sends a registered template with its variables filled in, per recipient.
 
-Request: ``POST <gateway>/api/v5/flow`` with an ``authkey`` header and
-``{"template_id", "sender", "short_url", "unicode", "recipients": [{"mobiles",
-<variables>}]}``; a success answers ``{"type": "success", "message": <request id>}``.
+Request: ``POST <gateway>`` (``https://control.msg91.com/api/v5/flow``) with an
+``authkey`` header and ``{"template_id", "sender", "short_url", "unicode",
+"recipients": [{"mobiles", <variables>}]}``. A success answers ``{"type":
+"success", "message": <request id>}``; the delivery reports name that request id.
 """
 
 from __future__ import annotations
@@ -16,17 +15,12 @@ import httpx
 from pydantic import SecretStr
 
 from app.errors import DeliveryError
-from app.messages import alert_link, sms_variables
-from app.notifiers.base import Outbound, SendResult, parse_retry_after
-
-_GSM_BASIC = set(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
-    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-)
+from app.notifiers.base import parse_retry_after
+from app.sms_text import is_gsm7
 
 
-class Msg91Notifier:
-    channel = "sms"
+class Msg91Gateway:
+    name = "msg91"
 
     def __init__(
         self,
@@ -37,7 +31,6 @@ class Msg91Notifier:
         template_id: str,
         sender: str,
         timeout_s: float,
-        public_base_url: str,
     ):
         self._client = client
         self._url = url
@@ -45,27 +38,17 @@ class Msg91Notifier:
         self._template_id = template_id
         self._sender = sender
         self._timeout = httpx.Timeout(timeout_s)
-        self._public_base_url = public_base_url
 
-    async def send(self, outbound: Outbound) -> SendResult:
-        sms = outbound.room.sms
-        if sms is None:
-            raise DeliveryError("room_has_no_sms_channel", retryable=False)
-
-        link = alert_link(
-            public_base_url=self._public_base_url, ref=outbound.alert["ref"]
-        )
-        variables = sms_variables(alert=outbound.alert, link=link)
-        unicode = any(
-            ch not in _GSM_BASIC for value in variables.values() for ch in value
-        )
+    async def send(
+        self, *, numbers: list[str], text: str, values: dict[str, str]
+    ) -> list[tuple[str, str]]:
         body = {
             "template_id": self._template_id,
             "sender": self._sender,
             "short_url": "0",
-            "unicode": 1 if unicode else 0,
+            "unicode": 0 if is_gsm7(text) else 1,
             "recipients": [
-                {"mobiles": number.lstrip("+"), **variables} for number in sms.numbers
+                {"mobiles": number.lstrip("+"), **values} for number in numbers
             ],
         }
         headers = {
@@ -73,7 +56,6 @@ class Msg91Notifier:
             "accept": "application/json",
             "content-type": "application/json",
         }
-
         try:
             response = await self._client.post(
                 self._url, json=body, headers=headers, timeout=self._timeout
@@ -82,10 +64,12 @@ class Msg91Notifier:
             raise DeliveryError("timeout", retryable=True) from exc
         except httpx.TransportError as exc:
             raise DeliveryError("connection_error", retryable=True) from exc
-        return _classify(response)
+
+        request_id = _request_id(response)
+        return [(number, request_id) for number in numbers]
 
 
-def _classify(response: httpx.Response) -> SendResult:
+def _request_id(response: httpx.Response) -> str:
     status = response.status_code
     if status == 429 or status >= 500:
         raise DeliveryError(
@@ -100,14 +84,8 @@ def _classify(response: httpx.Response) -> SendResult:
         answer = response.json()
     except ValueError:
         answer = None
-    if (
-        200 <= status < 300
-        and isinstance(answer, dict)
-        and answer.get("type") == "success"
-    ):
-        message_id = answer.get("message")
-        return SendResult(
-            status_code=status,
-            provider_message_id=str(message_id)[:128] if message_id else None,
-        )
+    ok = isinstance(answer, dict) and answer.get("type") == "success"
+    if 200 <= status < 300 and ok and answer.get("message"):
+        return str(answer["message"])[:128]
+    # A template or sender the operators do not know is not worth retrying.
     raise DeliveryError("gateway_rejected", retryable=False, status_code=status)
