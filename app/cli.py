@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -84,23 +85,83 @@ def check_config(
     ] = None,
 ) -> None:
     """Validate the settings and the control-room file; exit non-zero on a problem."""
-    from app.room_config import load_rooms
+    from app.main import checked_rooms
 
     settings = _settings()
-    path = rooms_file or settings.rooms_file
+    if rooms_file is not None:
+        settings = settings.model_copy(update={"rooms_file": rooms_file})
     try:
-        rooms = load_rooms(path, demo_mode=settings.demo_mode)
-        if not settings.sms_enabled and rooms.sms_enabled:
-            rooms = rooms.without_sms()
-            typer.echo("note: SMS is off because REDFLAG_SMS_GATEWAY_URL is empty")
-        settings.check_secrets(sms_enabled=rooms.sms_enabled)
+        rooms = checked_rooms(settings)
     except ConfigError as exc:
         _fail(str(exc))
+    if not rooms.sms_enabled:
+        typer.echo("note: SMS is off: no SMS gateway is configured")
     covered = sum(len(room.districts) for room in rooms.rooms)
     typer.echo(
         f"ok: {len(rooms.rooms)} rooms, {covered} districts by name, "
         f"fallback {rooms.fallback_room}"
     )
+
+
+@cli.command()
+def worker() -> None:
+    """Deliver only: claim and send queued deliveries, without receiving webhooks.
+
+    Run as many as needed against one PostgreSQL database.
+    """
+    import asyncio
+
+    from app.clock import SystemClock
+    from app.delivery_runtime import delivering
+    from app.logs import configure_logging
+    from app.main import checked_rooms
+    from app.store import Store
+
+    settings = _settings()
+    configure_logging(level=settings.log_level, fmt=settings.log_format)
+    try:
+        rooms = checked_rooms(settings)
+    except ConfigError as exc:
+        _fail(str(exc))
+
+    async def run() -> None:
+        store = Store(settings.database_url, synchronous=settings.sqlite_synchronous)
+        store.start()
+        try:
+            async with delivering(
+                settings=settings, rooms=rooms, store=store, clock=SystemClock()
+            ):
+                await asyncio.Event().wait()
+        finally:
+            store.close()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run())
+
+
+@cli.command()
+def replay(
+    alert: Annotated[str | None, typer.Option(help="The partner's alert_id.")] = None,
+    room: Annotated[str | None, typer.Option(help="A room id.")] = None,
+    all_dead: Annotated[bool, typer.Option("--all-dead")] = False,
+) -> None:
+    """Put dead deliveries back in the queue: by alert, by room, or all of them."""
+    from app.clock import SystemClock
+    from app.outbox import replay_dead
+    from app.store import Store
+
+    if not (alert or room or all_dead):
+        _fail("say which: --alert ALERT_ID, --room ROOM or --all-dead")
+    settings = _settings()
+    store = Store(settings.database_url)
+    now = SystemClock().now()
+    try:
+        count = store.write_sync(
+            lambda conn: replay_dead(conn, now=now, alert_id=alert, room_id=room)
+        )
+    finally:
+        store.close()
+    typer.echo(f"replayed {count} dead deliveries")
 
 
 @cli.command()

@@ -35,6 +35,7 @@ from app.routing import Route, route_alert
 from app.settings import Settings
 from app.signatures import META_HEADER, verify_meta, verify_standard
 from app.store import Store, as_utc
+from app.wakeup import notify_outbox
 
 log = structlog.get_logger(__name__)
 
@@ -213,6 +214,7 @@ class Intake:
             created.append((ref, item.route.kind))
 
         if created:
+            notify_outbox(conn)
             conn.execute(
                 update(events)
                 .where(events.c.id == event_id)

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, and_, func, insert, or_, select, update
 
 from app.models import Alert, Delivery, DeliveryAttempt, SmsMessage
 from app.store import as_utc
+from app.wakeup import notify_outbox
 
 deliveries = Delivery.__table__
 attempts = DeliveryAttempt.__table__
@@ -277,6 +278,7 @@ def replay_dead(
     ).all()
     alert_pks = {row[0] for row in replayed}
     if alert_pks:
+        notify_outbox(conn)
         still_dead = select(deliveries.c.alert_pk).where(deliveries.c.state == "dead")
         conn.execute(
             update(alerts)

@@ -238,6 +238,39 @@ def cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
+def machine_busy_seconds() -> float:
+    """CPU time all cores spent on anything but idling, from /proc/stat."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return (sum(fields[:8]) - idle) / CLK_TCK  # guest time is already in user
+
+
+class CpuWatch:
+    """CPU use, in cores, of named processes and of the whole machine over a span;
+    ``other`` is what the machine spent on anything not named (another job)."""
+
+    def __init__(self, pids: dict[str, int]):
+        self._pids = pids
+        self._before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        self._machine = machine_busy_seconds()
+        self._started = time.monotonic()
+
+    def stop(self, **extra_seconds: float) -> dict[str, float | None]:
+        elapsed = time.monotonic() - self._started
+        cores: dict[str, float | None] = {}
+        for name, pid in self._pids.items():
+            now, then = cpu_seconds(pid), self._before[name]
+            cores[name] = (
+                None if now is None or then is None else (now - then) / elapsed
+            )
+        for name, seconds in extra_seconds.items():
+            cores[name] = seconds / elapsed
+        cores["machine"] = (machine_busy_seconds() - self._machine) / elapsed
+        ours = sum(v for k, v in cores.items() if v is not None and k != "machine")
+        cores["other"] = max(0.0, cores["machine"] - ours)
+        return cores
+
+
 class Receivers:
     """The fake control room and SMS gateway, in their own process (see
     ``receivers_main``), so their threads do not share a GIL with anything here."""
@@ -498,8 +531,7 @@ def run_wrk(
         str(bodies),
         str(threads),
     ]
-    before = {name: cpu_seconds(pid) for name, pid in watch.items()}
-    started = time.monotonic()
+    cpu_watch = CpuWatch(watch)
     with tempfile.TemporaryFile() as out:
         process = spawn(args, stdout=out)
         try:
@@ -509,11 +541,7 @@ def run_wrk(
             stop(process)
         out.seek(0)
         output = out.read().decode(errors="replace")
-    elapsed = time.monotonic() - started
-    cpu: dict[str, float | None] = {"wrk": (usage.ru_utime + usage.ru_stime) / elapsed}
-    for name, pid in watch.items():
-        now, then = cpu_seconds(pid), before[name]
-        cpu[name] = None if now is None or then is None else (now - then) / elapsed
+    cpu = cpu_watch.stop(wrk=usage.ru_utime + usage.ru_stime)
     line = next((x for x in output.splitlines() if x.startswith("BENCH-JSON ")), None)
     if process.returncode != 0 or line is None:
         raise RuntimeError(f"wrk failed ({process.returncode}):\n{output}")
@@ -599,9 +627,14 @@ def spread_ms(values: list[float]) -> dict[str, float | None]:
 
 def receipt_to_room(stack: Stack, *, count: int, rate: float) -> dict[str, Any]:
     assert stack.receivers is not None
+    watch = CpuWatch(
+        {"server": stack.process.pid, "receivers": stack.receivers.process.pid}
+    )
+    driver = time.process_time()
     sent = asyncio.run(send_steadily(stack.url, count, rate))
     ok = [s for s in sent if s.status == 200]
-    stored, _ = wait_drained(stack, timeout_s=60)
+    stored, drain_s = wait_drained(stack, timeout_s=60)
+    cpu = watch.stop(driver=time.process_time() - driver)
     counts = stack.receivers.ask("counts")
     records = stack.receivers.ask("records")
     send_times = sorted(s.at for s in sent)
@@ -649,6 +682,8 @@ def receipt_to_room(stack: Stack, *, count: int, rate: float) -> dict[str, Any]:
         "sms_arrived": len(sms_first),
         "receiver_counts": counts,
         "stored": stored,
+        "drain_s_after_last_answer": drain_s,
+        "cpu": cpu,
     }
 
 
@@ -736,23 +771,24 @@ def report(results: dict[str, Any]) -> list[str]:
     ratio = results["ratio"]
     verdict = "met" if ratio >= TARGET_RATIO else "NOT met"
     print(f"\nratio service/bare: {ratio:.3f} (target >= {TARGET_RATIO}: {verdict})")
-    cpu = svc["cpu"]
-    print(
-        "CPU, in cores, over each measured run: "
-        f"service {fmt(cpu.get('server'), 2)}, "
-        f"fake receivers {fmt(cpu.get('receivers'), 2)}, "
-        f"wrk {fmt(cpu.get('wrk'), 2)}; "
-        f"bare app {fmt(bare['cpu'].get('server'), 2)}, "
-        f"wrk {fmt(bare['cpu'].get('wrk'), 2)}"
-    )
+    print("CPU in cores over the measured runs (the rest: kernel, this script, other")
+    print("jobs on the machine; more than a little there means the figures are noisy):")
+    for label, run, names in (
+        ("  bare run:   ", bare, ("server", "wrk")),
+        ("  service run:", svc, ("server", "receivers", "wrk")),
+    ):
+        shares = ", ".join(f"{name} {fmt(run['cpu'].get(name), 2)}" for name in names)
+        print(f"{label} {shares}, the rest {fmt(run['cpu'].get('other'), 2)}")
     drain = results["service_deliveries"]
+    done = (drain["deliveries_when_wrk_stopped"] or {}).get("delivered", 0)
+    total = sum(drain["deliveries"].values())
     print(
-        f"service run: {drain['alerts_stored']} alerts stored (warm-up included), "
-        f"{drain['answered_200']} answered 200 before wrk stopped; deliveries "
-        f"{drain['deliveries']}, the last {fmt(drain['drain_s'])} s after wrk "
-        f"stopped; the room verified {drain['room_accepted']} POSTs "
-        f"({drain['room_distinct']} distinct webhook-ids), the gateway took "
-        f"{drain['sms_accepted']}"
+        f"service run: {drain['alerts_stored']} alerts stored (warm-up included; "
+        f"{drain['answered_200']} answered 200 before wrk stopped), {total} "
+        f"deliveries, {done} of them sent when wrk stopped, the last "
+        f"{fmt(drain['drain_s'])} s later; the room verified "
+        f"{drain['room_accepted']} POSTs ({drain['room_distinct']} distinct "
+        f"webhook-ids), the gateway took {drain['sms_accepted']}"
     )
 
     header = (
@@ -778,6 +814,14 @@ def report(results: dict[str, Any]) -> list[str]:
         "(each rate: a fresh service and fresh fakes; the alerts are sent on a "
         "fixed schedule whatever the answers take)"
     )
+    for room in results["receipt_to_room"]:
+        cpu = room["cpu"]
+        names = ("server", "receivers", "driver")
+        shares = ", ".join(f"{name} {fmt(cpu.get(name), 2)}" for name in names)
+        print(
+            f"  CPU at {room['rate_per_s']:g}/s: {shares}, "
+            f"the rest {fmt(cpu.get('other'), 2)}"
+        )
 
     for label, run in (("bare", bare), ("service", svc)):
         if run["non_2xx"] or run["socket_errors"]:
@@ -884,12 +928,14 @@ def main(argv: list[str] | None = None) -> int:
                 "receivers": stack.receivers.process.pid,
             }
             svc = warm_then_run(stack, watch)
+            at_stop = db_counts(stack.db) if stack.db else {}
             print("  waiting for the deliveries to drain ...", flush=True)
             stored, drain_s = wait_drained(stack, timeout_s=90)
             deliveries = {
                 "alerts_stored": stored["alerts"],
                 "answered_200": svc.ok,
                 "deliveries": stored["deliveries"],
+                "deliveries_when_wrk_stopped": at_stop.get("deliveries"),
                 "drain_s": drain_s,
                 **stack.receivers.ask("counts"),
             }

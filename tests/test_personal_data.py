@@ -85,7 +85,7 @@ def test_sms_text_holds_no_personal_data(
     [request] = sms.wait_for(1)
 
     recipient = request.json()["recipients"][0]
-    assert set(recipient) == {"mobiles", "ref", "district", "risk", "link"}
+    assert set(recipient) == {"mobiles", "ref", "district", "risk"}
     assert_clean(request.body.decode())
 
 

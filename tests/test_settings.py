@@ -50,7 +50,9 @@ def test_placeholder_secrets_are_refused_outside_demo_mode(overrides: dict) -> N
 
 
 def test_sms_without_a_template_id_refuses_to_start() -> None:
-    settings = Settings(**REAL, sms_authkey="4f6a9c0d2e7b")
+    settings = Settings(
+        **REAL, sms_authkey="4f6a9c0d2e7b", sms_gateway_url="https://sms.example"
+    )
 
     with pytest.raises(ConfigError, match="TEMPLATE_ID"):
         settings.check_secrets(sms_enabled=True)
