@@ -15,7 +15,7 @@ import httpx
 import structlog
 
 from app.circuit import CircuitBreaker
-from app.clock import Clock
+from app.clock import Clock, SystemClock
 from app.notifiers.base import Notifier
 from app.notifiers.http import USER_AGENT, HttpNotifier
 from app.notifiers.msg91 import Msg91Gateway
@@ -60,7 +60,7 @@ async def delivering(
     client = outbound_client(settings)
     worker = DeliveryWorker(
         store=store,
-        notifiers=notifiers(settings, client, clock),
+        notifiers=notifiers(settings, client),
         rooms=rooms,
         clock=clock,
         policy=RetryPolicy(
@@ -91,9 +91,7 @@ async def delivering(
         await client.aclose()
 
 
-def notifiers(
-    settings: Settings, client: httpx.AsyncClient, clock: Clock
-) -> dict[str, Notifier]:
+def notifiers(settings: Settings, client: httpx.AsyncClient) -> dict[str, Notifier]:
     breaker = CircuitBreaker(
         failure_threshold=settings.breaker_failures,
         cooldown_s=settings.breaker_cooldown_s,
@@ -101,7 +99,9 @@ def notifiers(
     found: dict[str, Notifier] = {
         "http": HttpNotifier(
             client=client,
-            clock=clock,
+            # The signature's timestamp is checked against the room's wall clock,
+            # so it is the system's time even when the service runs on another.
+            clock=SystemClock(),
             timeout_s=settings.attempt_timeout_s,
             public_base_url=settings.public_base_url,
             breaker=breaker,

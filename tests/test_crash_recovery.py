@@ -3,91 +3,35 @@ once the service is back, because everything it needs is in committed rows."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from app.demo import (
-    DEMO_META_SECRETS,
-    DEMO_ROOM_SECRET,
-    DEMO_SMS_AUTHKEY,
-    DEMO_STANDARD_SECRET,
-    DEMO_VERIFY_TOKEN,
-)
 from app.fake_receivers import FakeControlRoom, FakeMsg91
-from app.local_server import free_port
 from tests.builders import alert, meta_body, meta_headers
-
-
-class Serve:
-    """``python -m app serve`` in its own process."""
-
-    def __init__(self, env: dict[str, str], port: int):
-        self.env = env
-        self.port = port
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "app", "serve", "--port", str(self.port)],
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{self.port}/readyz").status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.1)
-        raise RuntimeError(
-            self.process.stderr.read1().decode() if self.process.stderr else ""
-        )
-
-    def kill(self) -> None:
-        assert self.process is not None
-        os.kill(self.process.pid, signal.SIGKILL)
-        self.process.wait()
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
+from tests.processes import RelayProcess, relay_env
 
 
 @pytest.fixture
-def serve(db_url: str, room: FakeControlRoom, sms: FakeMsg91) -> Iterator[Serve]:
-    env = {
-        **os.environ,
-        "REDFLAG_DEMO_MODE": "true",
-        "REDFLAG_DATABASE_URL": db_url,
-        "REDFLAG_META_APP_SECRETS": ",".join(DEMO_META_SECRETS),
-        "REDFLAG_META_VERIFY_TOKEN": DEMO_VERIFY_TOKEN,
-        "REDFLAG_STANDARD_WEBHOOK_SECRETS": DEMO_STANDARD_SECRET,
-        "REDFLAG_ROOM_BASE_URL": room.url,
-        "REDFLAG_ROOM_SIGNING_SECRET": DEMO_ROOM_SECRET,
-        "REDFLAG_SMS_GATEWAY_URL": sms.flow_url,
-        "REDFLAG_SMS_AUTHKEY": DEMO_SMS_AUTHKEY,
-        "REDFLAG_SMS_TEMPLATE_ID": "1207170000000000001",
-        # A lease outlives an attempt; on PostgreSQL a dead process's lease runs
-        # out before its rows are sent again (on SQLite, start-up releases them).
-        "REDFLAG_ATTEMPT_TIMEOUT_S": "5",
-        "REDFLAG_LEASE_S": "6",
-    }
-    process = Serve(env, free_port())
+def serve(db_url: str, room: FakeControlRoom, sms: FakeMsg91) -> Iterator[RelayProcess]:
+    # A lease outlives an attempt; on PostgreSQL a dead process's lease runs out
+    # before its rows are sent again (on SQLite, start-up releases them).
+    env = relay_env(
+        db_url=db_url,
+        room_url=room.url,
+        sms_url=sms.flow_url,
+        attempt_timeout_s="5",
+        lease_s="6",
+    )
+    process = RelayProcess("serve", env)
     yield process
     process.stop()
 
 
 def test_alert_is_delivered_after_kill_9_in_the_middle_of_a_send(
-    serve: Serve, room: FakeControlRoom
+    serve: RelayProcess, room: FakeControlRoom
 ) -> None:
     """The room stalls, so the send is in flight (leased) when the process dies."""
     room.behaviour.delay_s = 3.0
@@ -95,7 +39,7 @@ def test_alert_is_delivered_after_kill_9_in_the_middle_of_a_send(
     body = meta_body(alert("rf-kill"))
 
     response = httpx.post(
-        f"http://127.0.0.1:{serve.port}/webhooks/meta",
+        serve.url + "/webhooks/meta",
         content=body,
         headers=meta_headers(body),
     )
@@ -111,14 +55,14 @@ def test_alert_is_delivered_after_kill_9_in_the_middle_of_a_send(
 
 
 def test_alert_is_delivered_after_kill_9_before_any_send(
-    serve: Serve, room: FakeControlRoom
+    serve: RelayProcess, room: FakeControlRoom
 ) -> None:
     room.behaviour.default = 503
     serve.start()
     body = meta_body(alert("rf-kill-2"))
 
     response = httpx.post(
-        f"http://127.0.0.1:{serve.port}/webhooks/meta",
+        serve.url + "/webhooks/meta",
         content=body,
         headers=meta_headers(body),
     )
