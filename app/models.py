@@ -95,7 +95,10 @@ class AlertRevision(Base):
 
 class Delivery(Base):
     __tablename__ = "deliveries"
-    __table_args__ = (Index("ix_deliveries_due", "state", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_deliveries_due", "state", "next_attempt_at"),
+        Index("ix_deliveries_endpoint", "room_id", "channel", "state"),
+    )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     alert_pk: Mapped[int] = mapped_column(ForeignKey("alerts.id"), index=True)

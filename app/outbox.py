@@ -93,15 +93,38 @@ def plan_rows(
 def claim_due(
     conn: Connection, *, now: datetime, lease_s: float, limit: int
 ) -> list[Claimed]:
-    """Lease up to ``limit`` due deliveries, oldest first, and return them."""
+    """Lease up to ``limit`` due deliveries, oldest first, and return them.
+
+    An endpoint (a room's channel) that has been failing is retried through its
+    oldest waiting delivery only; the others queue behind it and follow, oldest
+    first, once it gets through. A healthy endpoint takes deliveries in parallel.
+    """
     due = or_(
         and_(deliveries.c.state == "pending", deliveries.c.next_attempt_at <= now),
         and_(deliveries.c.state == "sending", deliveries.c.lease_until < now),
     )
-    # Oldest alert first: after an outage, the longest-waiting go out first.
+    older = deliveries.alias("older")
+    failing_ahead = (
+        select(older.c.id)
+        .where(older.c.room_id == deliveries.c.room_id)
+        .where(older.c.channel == deliveries.c.channel)
+        .where(older.c.state.in_(("pending", "sending")))
+        .where(older.c.last_error.is_not(None))
+        .where(
+            or_(
+                older.c.created_at < deliveries.c.created_at,
+                and_(
+                    older.c.created_at == deliveries.c.created_at,
+                    older.c.id < deliveries.c.id,
+                ),
+            )
+        )
+        .exists()
+    )
     query = (
         select(deliveries.c.id)
         .where(due)
+        .where(~failing_ahead)
         .order_by(deliveries.c.created_at, deliveries.c.id)
         .limit(limit)
     )
@@ -235,9 +258,23 @@ def record_outcome(
             .where(alerts.c.id == claimed.alert_pk)
             .values(undelivered=True)
         )
-    if not outcome.delivered:
+    if outcome.delivered:
+        _release_queue_behind(conn, claimed=claimed, now=now)
+    else:
         _expedite_other_channels(conn, claimed=claimed, now=now)
     return state, next_at
+
+
+def _release_queue_behind(conn: Connection, *, claimed: Claimed, now: datetime) -> None:
+    """The endpoint got one through: what waited behind it is due now."""
+    conn.execute(
+        update(deliveries)
+        .where(deliveries.c.room_id == claimed.room_id)
+        .where(deliveries.c.channel == claimed.channel)
+        .where(deliveries.c.state == "pending")
+        .where(deliveries.c.next_attempt_at > now)
+        .values(next_attempt_at=now)
+    )
 
 
 def _expedite_other_channels(

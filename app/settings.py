@@ -109,7 +109,9 @@ class Settings(BaseSettings):
     lease_s: float = Field(default=30.0, gt=0)
     retry_base_s: float = Field(default=1.0, gt=0)
     retry_cap_s: float = Field(default=60.0, gt=0)
-    max_attempts: int = Field(default=20, ge=1)
+    # With the 60 s cap, 360 attempts keep a delivery trying for about six hours
+    # before it is dead (and flagged, and waits for a replay).
+    max_attempts: int = Field(default=360, ge=1)
 
     sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
     log_format: Literal["json", "console"] = "json"

@@ -75,6 +75,9 @@ def upgrade() -> None:
         )
 
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_deliveries_endpoint", ["room_id", "channel", "state"], unique=False
+        )
         batch_op.add_column(sa.Column("gateway", sa.String(length=16), nullable=True))
         batch_op.add_column(
             sa.Column("report_state", sa.String(length=16), nullable=True)
@@ -83,6 +86,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
+        batch_op.drop_index("ix_deliveries_endpoint")
         batch_op.drop_column("report_state")
         batch_op.drop_column("gateway")
 
