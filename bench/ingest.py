@@ -297,7 +297,8 @@ class Receivers:
         assert self.process.stdout is not None
         line = self.process.stdout.readline()
         if not line:
-            raise RuntimeError("the fake receivers' process stopped")
+            output = self.log.read_text(errors="replace") if self.log.exists() else ""
+            raise RuntimeError(f"the fake receivers' process stopped:\n{output}")
         return json.loads(line)
 
     def stop(self) -> None:
@@ -467,6 +468,9 @@ def service(workdir: Path, name: str) -> Iterator[Stack]:
         url = f"http://127.0.0.1:{port}"
         wait_ready(url + "/readyz", process, log)
         yield Stack(url, process, receivers, directory / "relay.db")
+        if process.poll() is not None:
+            output = log.read_text(errors="replace")[-4000:]
+            raise RuntimeError(f"the service stopped during the run:\n{output}")
     finally:
         stop(process)
         if receivers is not None:
