@@ -1,6 +1,7 @@
 """Alembic environment: the URL comes from the caller, never from a file."""
 
 from alembic import context
+from sqlalchemy import text
 
 from app.models import Base
 from app.store import make_engine
@@ -18,6 +19,9 @@ def run_migrations_online() -> None:
             render_as_batch=url.startswith("sqlite"),
         )
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                # Replicas starting together migrate one after another.
+                connection.execute(text("SELECT pg_advisory_xact_lock(7277001)"))
             context.run_migrations()
     engine.dispose()
 
