@@ -26,6 +26,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     false,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -97,7 +98,15 @@ class Delivery(Base):
     __tablename__ = "deliveries"
     __table_args__ = (
         Index("ix_deliveries_due", "state", "next_attempt_at"),
-        Index("ix_deliveries_endpoint", "room_id", "channel", "state"),
+        # Only deliveries of endpoints in trouble: small, and what claims look at.
+        Index(
+            "ix_deliveries_failing",
+            "room_id",
+            "channel",
+            "created_at",
+            sqlite_where=text("last_error IS NOT NULL"),
+            postgresql_where=text("last_error IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)

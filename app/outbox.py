@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
 
 from app.models import Alert, Delivery, DeliveryAttempt, SmsMessage
 from app.store import as_utc
@@ -188,81 +188,149 @@ class Outcome:
     messages: tuple[tuple[str, str], ...] = ()
 
 
+def record_outcomes(
+    conn: Connection, *, settled: list[tuple[Claimed, Outcome]], policy: RetryPolicy
+) -> list[tuple[str, datetime | None]]:
+    """Store each attempt and move each delivery on, in a few statements for the
+    whole batch; return each delivery's new state and next try."""
+    plans = [_plan(claimed, outcome, policy) for claimed, outcome in settled]
+
+    conn.execute(
+        insert(attempts),
+        [
+            {
+                "delivery_id": claimed.delivery_id,
+                "number": claimed.attempt,
+                "started_at": outcome.started_at,
+                "finished_at": outcome.finished_at,
+                "outcome": state if state != "pending" else "retry",
+                "status_code": outcome.status_code,
+                "error": outcome.error,
+                "duration_ms": (
+                    outcome.finished_at - outcome.started_at
+                ).total_seconds()
+                * 1000,
+            }
+            for (claimed, outcome), (state, _) in zip(settled, plans, strict=True)
+        ],
+    )
+    # A lease taken over by another worker is not ours to settle.
+    moved = conn.execute(
+        _SETTLE,
+        [
+            {
+                "p_id": claimed.delivery_id,
+                "p_attempts": claimed.attempt,
+                "p_state": state,
+                "p_next": next_at,
+                "p_delivered_at": outcome.finished_at if outcome.delivered else None,
+                "p_provider_id": outcome.provider_message_id,
+                "p_gateway": outcome.gateway,
+                "p_error": None if outcome.delivered else outcome.error,
+            }
+            for (claimed, outcome), (state, next_at) in zip(settled, plans, strict=True)
+        ],
+    ).rowcount
+    lost = _lost_leases(conn, settled, plans) if moved != len(settled) else set()
+
+    results: list[tuple[str, datetime | None]] = []
+    messages, dead_alerts = [], set()
+    for (claimed, outcome), (state, next_at) in zip(settled, plans, strict=True):
+        if claimed.delivery_id in lost:
+            results.append(("superseded", None))
+            continue
+        results.append((state, next_at))
+        messages += [
+            {
+                "delivery_id": claimed.delivery_id,
+                "gateway": outcome.gateway,
+                "provider_message_id": message_id,
+                "recipient": recipient,
+                "report_state": "accepted",
+                "updated_at": outcome.finished_at,
+            }
+            for recipient, message_id in outcome.messages
+        ]
+        if state == "dead":
+            dead_alerts.add(claimed.alert_pk)
+        if not outcome.delivered:
+            _expedite_other_channels(conn, claimed=claimed, now=outcome.finished_at)
+        elif claimed.attempt > 1:
+            # Only a delivery that had failed can have had others queued behind it.
+            _release_queue_behind(conn, claimed=claimed, now=outcome.finished_at)
+
+    if messages:
+        conn.execute(insert(sms_messages), messages)
+    if dead_alerts:
+        conn.execute(
+            update(alerts).where(alerts.c.id.in_(dead_alerts)).values(undelivered=True)
+        )
+    return results
+
+
 def record_outcome(
     conn: Connection, *, claimed: Claimed, outcome: Outcome, policy: RetryPolicy
 ) -> tuple[str, datetime | None]:
-    """Store the attempt and move the delivery on; return its state and next try."""
-    duration_ms = (outcome.finished_at - outcome.started_at).total_seconds() * 1000
-    now = outcome.finished_at
-    if outcome.delivered:
-        state, next_at = "delivered", None
-    elif not outcome.retryable or claimed.attempt >= policy.max_attempts:
-        state, next_at = "dead", None
-    else:
-        delay = policy.delay_s(claimed.attempt, retry_after_s=outcome.retry_after_s)
-        state, next_at = "pending", now + timedelta(seconds=delay)
+    """``record_outcomes`` for one delivery."""
+    return record_outcomes(conn, settled=[(claimed, outcome)], policy=policy)[0]
 
-    conn.execute(
-        insert(attempts).values(
-            delivery_id=claimed.delivery_id,
-            number=claimed.attempt,
-            started_at=outcome.started_at,
-            finished_at=outcome.finished_at,
-            outcome=state if state != "pending" else "retry",
-            status_code=outcome.status_code,
-            error=outcome.error,
-            duration_ms=duration_ms,
+
+def _plan(
+    claimed: Claimed, outcome: Outcome, policy: RetryPolicy
+) -> tuple[str, datetime | None]:
+    if outcome.delivered:
+        return "delivered", None
+    if not outcome.retryable or claimed.attempt >= policy.max_attempts:
+        return "dead", None
+    delay = policy.delay_s(claimed.attempt, retry_after_s=outcome.retry_after_s)
+    return "pending", outcome.finished_at + timedelta(seconds=delay)
+
+
+def _lost_leases(
+    conn: Connection,
+    settled: list[tuple[Claimed, Outcome]],
+    plans: list[tuple[str, datetime | None]],
+) -> set[int]:
+    """The deliveries of a batch that another worker had claimed meanwhile."""
+    wanted = {
+        claimed.delivery_id: (state, claimed.attempt)
+        for (claimed, _), (state, _) in zip(settled, plans, strict=True)
+    }
+    rows = conn.execute(
+        select(deliveries.c.id, deliveries.c.state, deliveries.c.attempts).where(
+            deliveries.c.id.in_(wanted)
         )
     )
-    values: dict[str, Any] = {"state": state, "lease_until": None}
-    if outcome.delivered:
-        values |= {
-            "delivered_at": now,
-            "provider_message_id": outcome.provider_message_id,
-            "gateway": outcome.gateway,
-            "last_error": None,
-        }
-    else:
-        values["last_error"] = outcome.error
-    if next_at is not None:
-        values["next_attempt_at"] = next_at
-    # A lease taken over by another worker is not ours to settle.
-    settled = conn.execute(
-        update(deliveries)
-        .where(deliveries.c.id == claimed.delivery_id)
-        .where(deliveries.c.state == "sending")
-        .where(deliveries.c.attempts == claimed.attempt)
-        .values(**values)
-    ).rowcount
-    if not settled:
-        return "superseded", None
+    return {row.id for row in rows if (row.state, row.attempts) != wanted[row.id]}
 
-    if outcome.messages:
-        conn.execute(
-            insert(sms_messages),
-            [
-                {
-                    "delivery_id": claimed.delivery_id,
-                    "gateway": outcome.gateway,
-                    "provider_message_id": message_id,
-                    "recipient": recipient,
-                    "report_state": "accepted",
-                    "updated_at": now,
-                }
-                for recipient, message_id in outcome.messages
-            ],
-        )
-    if state == "dead":
-        conn.execute(
-            update(alerts)
-            .where(alerts.c.id == claimed.alert_pk)
-            .values(undelivered=True)
-        )
-    if outcome.delivered:
-        _release_queue_behind(conn, claimed=claimed, now=now)
-    else:
-        _expedite_other_channels(conn, claimed=claimed, now=now)
-    return state, next_at
+
+_SETTLE = (
+    update(deliveries)
+    .where(deliveries.c.id == bindparam("p_id"))
+    .where(deliveries.c.state == "sending")
+    .where(deliveries.c.attempts == bindparam("p_attempts"))
+    .values(
+        state=bindparam("p_state"),
+        lease_until=None,
+        next_attempt_at=func.coalesce(
+            bindparam("p_next", type_=deliveries.c.next_attempt_at.type),
+            deliveries.c.next_attempt_at,
+        ),
+        delivered_at=func.coalesce(
+            bindparam("p_delivered_at", type_=deliveries.c.delivered_at.type),
+            deliveries.c.delivered_at,
+        ),
+        provider_message_id=func.coalesce(
+            bindparam("p_provider_id", type_=deliveries.c.provider_message_id.type),
+            deliveries.c.provider_message_id,
+        ),
+        gateway=func.coalesce(
+            bindparam("p_gateway", type_=deliveries.c.gateway.type),
+            deliveries.c.gateway,
+        ),
+        last_error=bindparam("p_error", type_=deliveries.c.last_error.type),
+    )
+)
 
 
 def _release_queue_behind(conn: Connection, *, claimed: Claimed, now: datetime) -> None:

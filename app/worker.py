@@ -11,7 +11,9 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Mapping
+from datetime import datetime
 from functools import partial
+from typing import Any
 
 import structlog
 
@@ -19,7 +21,7 @@ from app.clock import Clock
 from app.errors import DeliveryError, RelayError
 from app.metrics import ATTEMPTS, RECEIPT_TO_DELIVERY
 from app.notifiers.base import Notifier, Outbound, SendResult
-from app.outbox import Claimed, Outcome, RetryPolicy, claim_due, record_outcome
+from app.outbox import Claimed, Outcome, RetryPolicy, claim_due, record_outcomes
 from app.room_config import RoomsConfig
 from app.store import Store
 
@@ -51,6 +53,8 @@ class DeliveryWorker:
         self._lease_s = lease_s
         self._wake = asyncio.Event()
         self._inflight: set[asyncio.Task[None]] = set()
+        self._to_record: list[tuple[Claimed, Outcome, asyncio.Future[Any]]] = []
+        self._recorder: asyncio.Task[None] | None = None
         self.last_beat = time.monotonic()
 
     def wake(self) -> None:
@@ -64,17 +68,21 @@ class DeliveryWorker:
         try:
             while True:
                 self.last_beat = time.monotonic()
+                # Cleared before looking, so a wake-up that comes while the claim
+                # runs is kept for the sleep below instead of lost.
+                self._wake.clear()
                 claimed = await self._claim()
                 for item in claimed:
                     task = asyncio.create_task(self._deliver(item))
                     self._inflight.add(task)
                     task.add_done_callback(self._done)
-                if claimed and len(self._inflight) < self._concurrency:
+                if claimed and self._has_room_for_a_batch():
                     continue
                 await self._sleep()
         finally:
-            for task in list(self._inflight):
-                task.cancel()
+            for task in [*self._inflight, self._recorder]:
+                if task is not None:
+                    task.cancel()
 
     async def _claim(self) -> list[Claimed]:
         room_for_more = self._concurrency - len(self._inflight)
@@ -93,13 +101,17 @@ class DeliveryWorker:
             return []
 
     async def _sleep(self) -> None:
-        self._wake.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=self._poll_s)
 
+    def _has_room_for_a_batch(self) -> bool:
+        """Refill in chunks, not one row per claim, while sends are in flight."""
+        free = self._concurrency - len(self._inflight)
+        return not self._inflight or free >= max(1, self._concurrency // 2)
+
     def _done(self, task: asyncio.Task[None]) -> None:
         self._inflight.discard(task)
-        if len(self._inflight) < self._concurrency:
+        if self._has_room_for_a_batch():
             self._wake.set()
 
     async def _deliver(self, claimed: Claimed) -> None:
@@ -127,11 +139,8 @@ class DeliveryWorker:
                 messages=result.messages,
             )
 
-        work = partial(
-            record_outcome, claimed=claimed, outcome=outcome, policy=self._policy
-        )
         try:
-            state, next_at = await self._store.write(work)
+            state, next_at = await self._record(claimed, outcome)
         except RelayError:
             # The lease runs out and another claim sends it again, with the same key.
             log.error("delivery_record_failed", delivery_id=claimed.delivery_id)
@@ -140,6 +149,39 @@ class DeliveryWorker:
         if next_at is not None:
             delay = (next_at - self._clock.now()).total_seconds()
             asyncio.get_running_loop().call_later(max(0.0, delay), self._wake.set)
+
+    async def _record(
+        self, claimed: Claimed, outcome: Outcome
+    ) -> tuple[str, datetime | None]:
+        """Queue an outcome for the next batch write and wait for it."""
+        future: asyncio.Future[tuple[str, datetime | None]] = (
+            asyncio.get_running_loop().create_future()
+        )
+        self._to_record.append((claimed, outcome, future))
+        if self._recorder is None or self._recorder.done():
+            self._recorder = asyncio.create_task(self._write_records())
+        return await future
+
+    async def _write_records(self) -> None:
+        """Write every queued outcome, in batches: whatever arrives while one batch
+        is being written goes in the next."""
+        while self._to_record:
+            batch, self._to_record = self._to_record, []
+            work = partial(
+                record_outcomes,
+                settled=[(claimed, outcome) for claimed, outcome, _ in batch],
+                policy=self._policy,
+            )
+            try:
+                results = await self._store.write(work)
+            except RelayError as exc:
+                for _, _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for (_, _, future), result in zip(batch, results, strict=True):
+                if not future.done():
+                    future.set_result(result)
 
     async def _send(self, claimed: Claimed) -> SendResult:
         notifier = self._notifiers.get(claimed.channel)

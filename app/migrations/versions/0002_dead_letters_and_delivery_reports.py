@@ -76,7 +76,11 @@ def upgrade() -> None:
 
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_deliveries_endpoint", ["room_id", "channel", "state"], unique=False
+            "ix_deliveries_failing",
+            ["room_id", "channel", "created_at"],
+            unique=False,
+            sqlite_where=sa.text("last_error IS NOT NULL"),
+            postgresql_where=sa.text("last_error IS NOT NULL"),
         )
         batch_op.add_column(sa.Column("gateway", sa.String(length=16), nullable=True))
         batch_op.add_column(
@@ -86,7 +90,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
-        batch_op.drop_index("ix_deliveries_endpoint")
+        batch_op.drop_index("ix_deliveries_failing")
         batch_op.drop_column("report_state")
         batch_op.drop_column("gateway")
 
