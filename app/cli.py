@@ -191,11 +191,14 @@ def lookup(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
 ) -> None:
     """Place a location in a Rajasthan district and police district."""
-    from app.gazetteer import load_gazetteer
+    from app.gazetteer import load_gazetteer, location_from_text
 
-    location = {
+    # Free text is split into its PIN, its state and the place names (read in any
+    # order); an option given as well takes precedence over what the text says.
+    location = location_from_text(text) if text is not None else {}
+    options = {
         "district": district,
-        "city": city if city is not None else text,
+        "city": city,
         "locality": locality,
         "state": state,
         "pincode": pincode,
@@ -204,7 +207,7 @@ def lookup(
         "accuracy_m": accuracy_m,
         "home_district": home_district,
     }
-    location = {key: value for key, value in location.items() if value is not None}
+    location.update({key: value for key, value in options.items() if value is not None})
     placement = load_gazetteer().place(location).to_dict()
 
     if as_json:

@@ -9,131 +9,227 @@ confidence, flags for a human, and the evidence behind the answer.
 Order of trust, most trusted first:
 
 1. coordinates inside a district polygon, when the stated accuracy is 20 km or better
-   (within about 1 km of one counts, with less confidence: the borders are simplified);
-2. the PIN (India Post directory);
+   (a point between polygons inside the state outline takes the nearest one, with
+   less confidence; a point outside the outline is outside Rajasthan however close);
+2. the PIN: the India Post directory for Rajasthan PINs; a PIN of another postal
+   region (first two digits not 30 to 34) places the person outside Rajasthan;
 3. the locality, 4. the city, 5. the district, when they are district names (English,
-   Devanagari, spelling variants, names of the nine districts abolished on 2024-12-28,
-   police district names; close misspellings by fuzzy matching);
-6. post-office names and Kota localities in any of those three fields: they place an
-   alert when nothing above does and support an answer, but never override one;
-7. coordinates with a stated accuracy worse than 20 km: used only when nothing else is.
+   Devanagari, spelling variants, the nine districts abolished on 2024-12-28, police
+   district names; close misspellings by fuzzy matching);
+6. names of cities and districts of other states, in any of those fields;
+7. towns (India Post town offices, the towns of the eight newer districts), Kota
+   localities, and in the locality field village offices: they place an alert when
+   nothing above does, support an answer, pick one of an ambiguous answer's
+   candidates and refine an older district to a newer one, but never override;
+8. coordinates with a stated accuracy worse than 20 km: never trusted alone. Alone
+   they give the districts within the accuracy circle as candidates ("ambiguous"),
+   or outside Rajasthan when the whole circle is outside.
 
-The most trusted signal that resolves decides; another that names a different district
-adds the flag "conflict" and its district to the candidates, and lowers the confidence;
-agreement raises it. A state other than Rajasthan puts the person outside Rajasthan
-unless coordinates or a PIN place them inside (then "conflict"). The home district is
-placed on its own and never moves the placement.
+The most trusted signal that resolves to one place decides; another that names a
+different place adds the flag "conflict" and its district to the candidates, and
+lowers the confidence; agreement raises it. An ambiguous signal (a name of two places)
+is decided by any other signal that picks one of its candidates; a less trusted one
+that picks none of them does not override it. A state other than Rajasthan (in the
+state field, or written at the end of a city or district: "Udaipur, Tripura") puts
+the person outside Rajasthan unless coordinates or a PIN place them inside (then
+"conflict"); the state of Rajasthan resolves a name shared with another state. A PIN
+written in a city or district field counts as the PIN when the PIN field is empty.
+The home district is placed on its own and never moves the placement.
 
-The PIN directory and the Census-2011 polygons know only the 33 older districts. When
-one of them decides and a district name in the text is one of the eight newer districts
-carved out of that older one (Balotra from Barmer, and so on), the newer district is
-taken, with the older one as a candidate and the flag "parent_only".
+Flags:
 
-Police districts differ from revenue districts in three places: Kota (Kota City for PINs
-324001-324010, the coaching-hub localities and the city of Kota; Kota Rural for other
-Kota PINs), Jaipur (Commissionerate for PINs 302xxx, Jaipur Rural for 303xxx) and
-Jodhpur (Commissionerate for PINs 342001-342015, Jodhpur Rural for the rest). When
-nothing says which, the city one is taken (its control room is the district's command
-centre) and the confidence is lowered. Elsewhere the police district has the name of the
+- "ambiguous": no district, because the evidence names two or more places and nothing
+  decides; the candidates list them. `in_rajasthan` is None when one of them may be
+  outside Rajasthan (Pratapgarh, also in Uttar Pradesh), True otherwise.
+- "conflict": two trusted signals disagree; the candidates hold both.
+- "parent_only": the district was decided by a PIN or a point, which know only the 33
+  older districts; the older district has since lost area to a newer one and this
+  PIN or point may lie in it (the PIN has an office in a town of the newer district,
+  or the point is nearer the newer district's headquarters than its own), and no name
+  said which. The district is the older one (it still exists, under the same name);
+  the candidates are the older district first, then the newer one(s). A name of the
+  newer district or of one of its towns refines the placement to the newer district,
+  without the flag; a name of the older district confirms it, without the flag.
+- "outside_rajasthan": the person is outside Rajasthan; no district.
+- "unplaced": nothing usable; no district.
+
+Police districts differ from revenue districts in three places: Kota (Kota City for
+PINs 324001-324010, the coaching-hub localities and the city of Kota; Kota Rural for
+other Kota PINs), Jaipur (Commissionerate for PINs 302xxx and for the peri-urban thana
+towns the police data names, Jaipur Rural for other 303xxx) and Jodhpur
+(Commissionerate for PINs 342001-342015, Jodhpur Rural for the rest). A named police
+district or locality outranks a PIN range, which outranks the city rule. When nothing
+says which, the city one is taken (its control room is the district's command centre)
+and the confidence is lowered. Elsewhere the police district has the name of the
 revenue district. A name can carry a police district: "Kota Rural", "Bhiwadi", or an
 abolished district whose area went to one ("Dudu" -> Jaipur Rural).
 
-Some bare names are doubtful. "Shahpura" and "Gangapur" are places in two districts:
-"ambiguous", unless another field picks one. "Pratapgarh" and "Udaipur" are also in
-Uttar Pradesh and Tripura: without a state they are taken as the Rajasthan districts,
-with less confidence. A post-office name counts in the city or district field only for
-a town office (S.O, H.O, G.P.O): villages such as "Kanpur" and "Rajkot" share names with
-towns elsewhere.
-
 Data, in app/data (SOURCES.md there gives provenance and caveats):
 
-- rajasthan_districts.csv: names, aliases, the abolished districts and where they went;
+- rajasthan_districts.csv: names, aliases, the abolished districts and where they
+  went, headquarters points;
 - rajasthan_police_districts.csv: police districts and the revenue district of each;
 - rajasthan_pincodes.csv: India Post offices (Department of Posts, Ministry of
   Communications, via data.gov.in), still on the 33-district map;
 - rajasthan_districts.geojson: Census-2011 district polygons, coordinates [lon, lat];
 - kota_localities.csv: the localities of Kota's coaching hub.
 
-Nothing here logs location values.
+Hand-written tables live in app.district_towns (towns of the newer districts) and
+app.places_elsewhere (other states, their cities, PIN regions); name folding and
+transliteration in app.place_names; reading one-string locations in app.place_text;
+the indexes in app.place_index. Nothing here logs location values.
 """
 
-import csv
 import dataclasses
 import functools
-import json
 import math
 import re
-from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import shapely
 from rapidfuzz import fuzz, process
-from shapely.geometry import shape
 
+from app.place_index import (
+    KIND_ELSEWHERE,
+    KIND_TOWN,
+    SPLIT_POLICE,
+    Match,
+    PlaceIndex,
+)
 from app.place_names import (
     MAX_INPUT_CHARS,
-    OTHER_STATES,
-    RAJASTHAN_NAMES,
-    clean_text,
-    office_key,
+    exact_word,
     place_key,
-    place_words,
+    raw_words,
+    sound_keys,
     state_key,
+    strip_affixes,
+)
+from app.place_text import (
+    STATE_NAMES,
+    STREET_WORDS,
+    find_pin,
+    read_location_text,
+)
+from app.places_elsewhere import (
+    RAJASTHAN,
+    RAJASTHAN_PIN_PREFIXES,
+    postal_region,
 )
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent / "data"
 
 TRUSTED_ACCURACY_M = 20_000.0
-BORDER_TOLERANCE_DEG = 0.01  # about 1 km: simplified polygons and slivers on borders
 FUZZY_THRESHOLD = 85.0
+FUZZY_TOWN_THRESHOLD = 90.0
 FUZZY_MARGIN = 5.0
-FUZZY_MIN_LENGTH = 4
+FUZZY_MIN_LENGTH = 6  # "Palia" is not "Pali": short names are matched exactly only
+FUZZY_TOWN_MIN_LENGTH = 7
+MAX_FUZZY_TRIES = 3
 EVIDENCE_VALUE_CHARS = 80
-MAX_NAME_PARTS = 4
+MAX_NGRAM = 4
 
 FIELD_RANKS = {"coordinates": 0, "pincode": 1, "locality": 2, "city": 3, "district": 4}
+ELSEWHERE_RANK = 5
 NAME_FIELDS = ("locality", "city", "district")
 EVIDENCE_ORDER = (*FIELD_RANKS, "state", "home_district")
 FLAG_ORDER = ("ambiguous", "conflict", "parent_only", "outside_rajasthan", "unplaced")
 
-RAJASTHAN = "Rajasthan"
 OUTSIDE = "outside"
+TRUSTED, WEAK, COARSE = 0, 1, 2
 
-# Revenue districts with two police districts: (city, rural), and the PINs of the city.
-SPLIT_POLICE = {
-    "Kota": ("Kota City", "Kota Rural"),
-    "Jaipur": ("Jaipur Commissionerate", "Jaipur Rural"),
-    "Jodhpur": ("Jodhpur Commissionerate", "Jodhpur Rural"),
-}
-# TODO: PINs split city from rural only roughly: 324010 also serves rural villages, and
-# Jaipur's 303xxx PINs include peri-urban thanas (Chomu, Bassi) that belong to the
-# Commissionerate. A thana-level list with PINs or boundaries would settle both.
-CITY_PINS = {
-    "Kota": (324001, 324010),
-    "Jaipur": (302000, 302999),
-    "Jodhpur": (342001, 342015),
-}
-_RURAL_WORDS = frozenset({"rural", "gramin", "ग्रामीण"})
-_CITY_WORDS = frozenset({"city", "north", "south", "east", "west"})
-
-# Bare names that are places in two districts; the state or another field decides.
-TOWNS_IN_TWO_DISTRICTS = {
-    "Shahpura": ("Bhilwara", "Jaipur"),
-    "शाहपुरा": ("Bhilwara", "Jaipur"),
-    "Gangapur": ("Sawai Madhopur", "Bhilwara"),
-    "गंगापुर": ("Sawai Madhopur", "Bhilwara"),
-}
-# District names shared with a district or town of another state.
-NAMESAKES_ELSEWHERE = {"Pratapgarh": "Uttar Pradesh", "Udaipur": "Tripura"}
-
-_PART_SEPARATORS = re.compile(r"[,;/|\n]+")
-_PIN_PATTERN = re.compile(r"(?<!\d)([1-9]\d{2})[ -]?(\d{3})(?!\d)")
-_DIGITS = str.maketrans("०१२३४५६७८९", "0123456789")
-_PARENTHESES = re.compile(r"\s*\(.*")
-_TOWN_OFFICE = re.compile(r"\b(?:S\.?\s?O|H\.?\s?O|G\.?\s?P\.?\s?O)\.?\s*$", re.I)
+# Words that are never a place name on their own (they may be part of one).
+_NOT_NAMES = frozenset(
+    {
+        "near",
+        "nr",
+        "opp",
+        "opposite",
+        "behind",
+        "beside",
+        "in",
+        "at",
+        "of",
+        "the",
+        "and",
+        "from",
+        "to",
+        "po",
+        "post",
+        "ps",
+        "via",
+        "vill",
+        "village",
+        "gram",
+        "teh",
+        "tehsil",
+        "tah",
+        "city",
+        "town",
+        "nagar",
+        "colony",
+        "sector",
+        "road",
+        "marg",
+        "street",
+        "lane",
+        "gali",
+        "mohalla",
+        "ward",
+        "block",
+        "area",
+        "main",
+        "market",
+        "bazar",
+        "mandi",
+        "station",
+        "bus",
+        "stand",
+        "hostel",
+        "pg",
+        "room",
+        "flat",
+        "house",
+        "no",
+        "plot",
+        "phase",
+        "chowk",
+        "circle",
+        "gate",
+        "ka",
+        "ki",
+        "ke",
+        "kalan",
+        "khurd",
+        "rural",
+        "gramin",
+        "north",
+        "south",
+        "east",
+        "west",
+        "dist",
+        "distt",
+        "district",
+        "zila",
+        "jila",
+        "state",
+        "india",
+        "pin",
+        "pincode",
+        "के",
+        "पास",
+        "गांव",
+        "ग्राम",
+        "पोस्ट",
+        "तहसील",
+        "जिला",
+        "शहर",
+        "नगर",
+        "भारत",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,28 +271,22 @@ class Placement:
 
 
 @dataclass(frozen=True, slots=True)
-class _Match:
-    """What one name, PIN or point resolved to."""
-
-    districts: tuple[str, ...] = ()  # current districts, primary first
-    confidence: float = 0.0
-    matched: str = "no match"
-    police: tuple[tuple[str, str], ...] = ()  # (district, police district) it implies
-    ambiguous: bool = False  # candidates without a primary
-    outside: bool = False  # known to be outside Rajasthan
-    weak: bool = False  # a post-office or locality name: supports, never overrides
-    namesake: bool = False  # the name is also a place in another state
-
-
-@dataclass(frozen=True, slots=True)
 class _Signal:
     """A match from one location field, with how far it is trusted."""
 
     field: str
     value: str
+    tier: int  # TRUSTED, WEAK or COARSE
     rank: int
-    tier: int  # 0 trusted, 1 weak name, 2 coarse coordinates
-    match: _Match
+    match: Match
+
+    @property
+    def order(self) -> tuple[int, int]:
+        return (self.tier, self.rank)
+
+    @property
+    def by_pin_or_point(self) -> bool:
+        return self.field in ("coordinates", "pincode")
 
 
 @dataclass(slots=True)
@@ -212,48 +302,24 @@ class _Outcome:
     state_note: str = ""
 
 
+@dataclass(slots=True)
+class _Reading:
+    """What the fields of one location said, before deciding."""
+
+    signals: list[_Signal] = dataclasses.field(default_factory=list)
+    evidence: list[Evidence] = dataclasses.field(default_factory=list)
+    state: str | None = None  # RAJASTHAN, OUTSIDE or None
+    state_evidence: Evidence | None = None
+
+
 class Gazetteer:
     """District and police-district lookup built once from the data files."""
 
     def __init__(self, data_dir: Path) -> None:
-        data_dir = Path(data_dir)
-        rows = _read_csv(data_dir / "rajasthan_districts.csv")
-        self._current = tuple(
-            r["district_en"] for r in rows if r["status"] == "current"
-        )
-        geojson = data_dir / "rajasthan_districts.geojson"
-        features = json.loads(geojson.read_text(encoding="utf-8"))["features"]
-        self._parents = _new_district_parents(features, self._current)
-        self._polygons = _Polygons(features)
+        self._index = PlaceIndex(Path(data_dir))
+        self._state_keys = [key for key in STATE_NAMES if len(key) >= 5]
 
-        police_rows = _read_csv(data_dir / "rajasthan_police_districts.csv")
-        self._police_of, self._uncertain_police, former_police = _police_districts(
-            police_rows, self._current
-        )
-        self._names, self._city_names = _district_names(
-            rows, police_of=self._police_of, former_police=former_police
-        )
-        _add_police_names(self._names, police_rows, self._police_of)
-        self._default_police = _default_police(self._current, self._police_of)
-        _add_ambiguous_towns(self._names)
-        self._fuzzy_keys = list(self._names)
-
-        self._localities = _kota_localities(
-            data_dir / "kota_localities.csv", self._names, self._police_of
-        )
-        self._pins, self._offices, self._town_offices = _post_offices(
-            data_dir / "rajasthan_pincodes.csv", self._names
-        )
-        for offices in (self._offices, self._town_offices):
-            for key in [
-                k for k in offices if k in self._names or k in self._localities
-            ]:
-                del offices[key]
-
-        self._states = _state_names()
-        self._state_keys = [key for key in self._states if len(key) >= 5]
-
-    # -- the one public operation -------------------------------------------------
+    # -- the public operations ----------------------------------------------------
 
     def place(self, location: Mapping[str, Any] | None) -> Placement:
         """Place `location`; never raises, whatever the partner sent."""
@@ -262,25 +328,34 @@ class Gazetteer:
         except Exception:  # an alert must be routed even if this code has a bug
             return _FAILED_PLACEMENT
 
+    def place_text(self, text: str, **fields: Any) -> Placement:
+        """Place a location written as one string ("Talwandi, Kota 324005"), with
+        any location fields given separately taking precedence."""
+        return self.place({**location_from_text(text), **fields})
+
+    # -- reading the fields -------------------------------------------------------
+
     def _place(self, location: Mapping[str, Any] | None) -> Placement:
         loc = location if isinstance(location, Mapping) else {}
-        signals: list[_Signal] = []
-        evidence: list[Evidence] = []
+        reading = _Reading()
 
-        self._read_coordinates(loc, signals, evidence)
-        self._read_pincode(loc.get("pincode"), signals, evidence)
+        self._read_coordinates(loc, reading)
+        texts = self._split_name_fields(loc, reading)
+        self._read_pincode(loc.get("pincode"), reading, texts)
         for field in NAME_FIELDS:
-            self._read_names(field, loc.get(field), signals, evidence)
-        state, state_evidence = self._read_state(loc.get("state"))
+            self._read_names(field, texts.get(field), loc.get(field), reading)
         home, home_evidence = self._read_home(loc.get("home_district"))
 
+        signals = reading.signals
         notes: list[list[str]] = [[] for _ in signals]
-        outcome = self._decide(signals, notes, state)
+        outcome = self._decide(signals, notes, reading.state)
 
+        evidence = reading.evidence
         for signal, signal_notes in zip(signals, notes, strict=True):
             matched = "; ".join([signal.match.matched, *signal_notes])
             evidence.append(Evidence(signal.field, signal.value, matched))
-        if state_evidence is not None:
+        if reading.state_evidence is not None:
+            state_evidence = reading.state_evidence
             if outcome.state_note:
                 state_evidence = replace(
                     state_evidence,
@@ -303,11 +378,32 @@ class Gazetteer:
             home_district=home,
         )
 
-    # -- reading the fields -------------------------------------------------------
+    def _split_name_fields(
+        self, loc: Mapping[str, Any], reading: _Reading
+    ) -> dict[str, Any]:
+        """Read the state field, and take PINs and states out of the name fields:
+        "Jaipur 302017", "Udaipur, Tripura". Returns the names left in each field."""
+        self._read_state(loc.get("state"), reading)
+        texts: dict[str, Any] = {}
+        for field in NAME_FIELDS:
+            value = loc.get(field)
+            text = _text(value)
+            if text is None:
+                continue
+            found = read_location_text(text)
+            texts[field] = (found.names, found.pincode, text)
+            if found.state is not None and reading.state_evidence is None:
+                reading.state = RAJASTHAN if found.state == RAJASTHAN else OUTSIDE
+                where = RAJASTHAN if found.state == RAJASTHAN else found.state
+                note = "" if found.state == RAJASTHAN else ", outside Rajasthan"
+                reading.state_evidence = Evidence(
+                    "state",
+                    (found.state_text or "")[:EVIDENCE_VALUE_CHARS],
+                    f"{where}{note} (written in the {field})",
+                )
+        return texts
 
-    def _read_coordinates(
-        self, loc: Mapping[str, Any], signals: list[_Signal], evidence: list[Evidence]
-    ) -> None:
+    def _read_coordinates(self, loc: Mapping[str, Any], reading: _Reading) -> None:
         raw_lat, raw_lon = loc.get("lat"), loc.get("lon")
         if raw_lat is None and raw_lon is None:
             return
@@ -320,7 +416,9 @@ class Gazetteer:
             or not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0)
             or (lat == 0.0 and lon == 0.0)
         ):
-            evidence.append(Evidence("coordinates", shown, "unusable coordinates"))
+            reading.evidence.append(
+                Evidence("coordinates", shown, "unusable coordinates")
+            )
             return
 
         accuracy = _number(loc.get("accuracy_m"))
@@ -330,80 +428,126 @@ class Gazetteer:
         if accuracy is not None:
             shown = f"{shown} (±{accuracy:.0f} m)"[:EVIDENCE_VALUE_CHARS]
 
+        polygons = self._index.polygons
+        if coarse:
+            assert accuracy is not None
+            match = polygons.around(lat, lon, accuracy)
+            reading.signals.append(_Signal("coordinates", shown, COARSE, 0, match))
+            return
+
         # TODO: a point gives no police district within Kota, Jaipur or Jodhpur (the
         # city one is the default); police-station boundaries would give it.
-        match = self._polygons.locate(lat, lon, coarse=coarse)
-        tier = 2 if coarse else 0
-        signals.append(_Signal("coordinates", shown, 0, tier, match))
+        match = polygons.locate(lat, lon)
+        if match.outside and -90.0 <= lon <= 90.0 and polygons.inside_outline(lon, lat):
+            why = "latitude and longitude look swapped (inside Rajasthan the other way"
+            why += " round); not used"
+            reading.evidence.append(Evidence("coordinates", shown, why))
+            return
+        reading.signals.append(_Signal("coordinates", shown, TRUSTED, 0, match))
 
     def _read_pincode(
-        self, value: Any, signals: list[_Signal], evidence: list[Evidence]
+        self, value: Any, reading: _Reading, texts: dict[str, Any]
     ) -> None:
+        note = ""
         if value is None or (isinstance(value, str) and not value.strip()):
-            return
+            for field in NAME_FIELDS:
+                if field in texts and texts[field][1] is not None:
+                    value, note = texts[field][1], f" (written in the {field})"
+                    break
+            else:
+                return
         shown = _shown(value)
 
         pin = _pincode(value)
         if pin is None:
-            evidence.append(Evidence("pincode", shown, "not a six-digit PIN"))
+            reading.evidence.append(Evidence("pincode", shown, "not a six-digit PIN"))
             return
-        match = self._pins.get(pin)
+        match = self._index.pins.get(pin)
+        if match is None and _placeholder(pin):
+            why = f"PIN {pin} looks like a placeholder, not a PIN"
+            reading.evidence.append(Evidence("pincode", shown, why + note))
+            return
         if match is None:
-            if "30" <= pin[:2] <= "34":
+            if int(pin[:2]) in RAJASTHAN_PIN_PREFIXES:
                 why = f"PIN {pin} is not in the Rajasthan directory"
-            else:
-                why = f"PIN {pin} is not a Rajasthan PIN (those begin 30 to 34)"
-            evidence.append(Evidence("pincode", shown, why))
-            return
-        signals.append(_Signal("pincode", shown, 1, 0, match))
+                reading.evidence.append(Evidence("pincode", shown, why + note))
+                return
+            region = postal_region(pin)
+            if region is None:
+                why = f"PIN {pin} is not a known PIN region"
+                reading.evidence.append(Evidence("pincode", shown, why + note))
+                return
+            match = Match(
+                confidence=0.85,
+                matched=f"PIN {pin} is in {region}, outside Rajasthan",
+                outside=True,
+            )
+        if note:
+            match = replace(match, matched=match.matched + note)
+        reading.signals.append(
+            _Signal("pincode", shown, TRUSTED, FIELD_RANKS["pincode"], match)
+        )
 
-    def _read_names(
-        self,
-        field: str,
-        value: Any,
-        signals: list[_Signal],
-        evidence: list[Evidence],
-    ) -> None:
+    def _read_names(self, field: str, text: Any, value: Any, reading: _Reading) -> None:
+        if value is None:
+            return
+        if text is None:
+            if not isinstance(value, str):
+                reading.evidence.append(
+                    Evidence(field, _shown(value), "unusable value")
+                )
+            elif value.strip():
+                reading.evidence.append(Evidence(field, _shown(value), "no match"))
+            return
+        names, _, original = text
+        if not names.strip():
+            return
+
+        matches = self._scan(names, field=field)
+        if not matches:
+            shown = original[:EVIDENCE_VALUE_CHARS]
+            reading.evidence.append(Evidence(field, shown, "no match"))
+            return
+        for part, match in matches:
+            if match.outside or match.kind == KIND_ELSEWHERE:
+                tier, rank = TRUSTED, ELSEWHERE_RANK
+            else:
+                tier = WEAK if match.weak else TRUSTED
+                rank = FIELD_RANKS[field]
+            if reading.state == RAJASTHAN and match.maybe_outside:
+                match = _inside_by_state(match)
+            shown = part[:EVIDENCE_VALUE_CHARS]
+            reading.signals.append(_Signal(field, shown, tier, rank, match))
+
+    def _read_state(self, value: Any, reading: _Reading) -> None:
         if value is None:
             return
         text = _text(value)
         if text is None:
             if not isinstance(value, str):
-                evidence.append(Evidence(field, _shown(value), "unusable value"))
+                reading.state_evidence = Evidence(
+                    "state", _shown(value), "unusable value"
+                )
             return
-
-        matches = self._resolve_text(text, field=field)
-        if not matches:
-            evidence.append(Evidence(field, text[:EVIDENCE_VALUE_CHARS], "no match"))
-            return
-        for part, match in matches:
-            tier = 1 if match.weak else 0
-            shown = part[:EVIDENCE_VALUE_CHARS]
-            signals.append(_Signal(field, shown, FIELD_RANKS[field], tier, match))
-
-    def _read_state(self, value: Any) -> tuple[str | None, Evidence | None]:
-        if value is None:
-            return None, None
-        text = _text(value)
-        if text is None:
-            if isinstance(value, str):
-                return None, None
-            return None, Evidence("state", _shown(value), "unusable value")
         shown = text[:EVIDENCE_VALUE_CHARS]
 
         key = state_key(text)
-        name = self._states.get(key)
+        name = STATE_NAMES.get(key)
         if name is None and len(key) >= 5:
             best = process.extractOne(
                 key, self._state_keys, scorer=fuzz.ratio, score_cutoff=FUZZY_THRESHOLD
             )
             if best is not None:
-                name = self._states[best[0]]
+                name = STATE_NAMES[best[0]]
         if name is None:
-            return None, Evidence("state", shown, "not a recognised state")
+            reading.state_evidence = Evidence("state", shown, "not a recognised state")
+            return
         if name == RAJASTHAN:
-            return RAJASTHAN, Evidence("state", shown, RAJASTHAN)
-        return OUTSIDE, Evidence("state", shown, f"{name}, outside Rajasthan")
+            reading.state = RAJASTHAN
+            reading.state_evidence = Evidence("state", shown, RAJASTHAN)
+            return
+        reading.state = OUTSIDE
+        reading.state_evidence = Evidence("state", shown, f"{name}, outside Rajasthan")
 
     def _read_home(self, value: Any) -> tuple[str | None, Evidence | None]:
         if value is None:
@@ -415,8 +559,9 @@ class Gazetteer:
             return None, Evidence("home_district", _shown(value), "unusable value")
         shown = text[:EVIDENCE_VALUE_CHARS]
 
-        for _, match in self._resolve_text(text, field="home_district"):
-            if match.weak or match.outside:
+        names = read_location_text(text).names
+        for _, match in self._scan(names, field="home"):
+            if match.weak or match.outside or not match.districts:
                 continue
             if match.ambiguous:
                 return None, Evidence("home_district", shown, match.matched)
@@ -425,115 +570,136 @@ class Gazetteer:
 
     # -- names --------------------------------------------------------------------
 
-    def _resolve_text(self, text: str, *, field: str) -> list[tuple[str, _Match]]:
-        """The matches in `text`: one, or one per part when it names several places."""
-        match = self._lookup(text, place_key(text), field=field)
+    def _scan(self, text: str, *, field: str) -> list[tuple[str, Match]]:
+        """The places named in `text`, in order: the whole text if it is one name,
+        else the longest names found word by word, else close misspellings."""
+        fc = "home" if field == "home" else field
+        table = self._index.tables[fc]
+        match = table.get(place_key(text))
         if match is not None:
             return [(text, match)]
 
-        parts = [part.strip() for part in _PART_SEPARATORS.split(text)]
-        parts = [part for part in parts if part][:MAX_NAME_PARTS]
-        if len(parts) > 1:
-            found: list[tuple[str, _Match]] = []
-            for part in parts:
-                part_match = self._lookup(part, place_key(part), field=field)
-                if part_match is not None:
-                    found.append((part, part_match))
-                else:
-                    found.extend(self._split_tail(part, field=field))
-            return found
+        found: list[tuple[str, Match]] = []
+        unmatched: list[list[str]] = []
+        for part in _parts(text):
+            words = raw_words(part)
+            folded = [exact_word(word) for word in words]
+            kept = strip_affixes(folded)
+            start = folded.index(kept[0]) if kept else len(folded)
+            words, folded = words[start : start + len(kept)], kept
+            self._scan_words(words, folded, fc, found, unmatched)
 
-        found = self._split_tail(text, field=field)
-        if found:
-            return found
-        fuzzy = self._fuzzy(place_key(text))
-        return [(text, fuzzy)] if fuzzy is not None else []
+        tries = 0
+        for run in unmatched:
+            if tries >= MAX_FUZZY_TRIES:
+                break
+            candidates = [run] if len(run) > 1 else []
+            candidates += [[word] for word in run]
+            for words in candidates:
+                if len("".join(words)) < FUZZY_MIN_LENGTH:
+                    continue
+                tries += 1
+                fuzzy = self._fuzzy(words, fc)
+                if fuzzy is not None:
+                    found.append((" ".join(words), fuzzy))
+                    break
+        return found
 
-    def _lookup(self, text: str, key: str, *, field: str) -> _Match | None:
-        """Exact match of one name: district names first, then localities, offices."""
-        if not key:
-            return None
-        if field in ("city", "locality"):
-            match = self._city_names.get(key)
-            if match is not None:
-                return match
-        match = self._names.get(key)
-        if match is not None:
-            return match
-        for suffix in ("city", "शहर"):
-            if key.endswith(suffix) and key[: -len(suffix)] in self._names:
-                return self._names[key[: -len(suffix)]]
-        if field == "home_district":
-            return None
-
-        # TODO: office names are in English only, so a town written in Devanagari
-        # ("सांगोद") is not found; transliterating the office names at load
-        # (indic-transliteration) and indexing the result would find it.
-        match = self._localities.get(key)
-        if match is not None:
-            return match
-
-        # A village (branch office) name is too often a town elsewhere in India
-        # ("Kanpur", "Rajkot") to be read in a city or district field.
-        offices = self._offices if field == "locality" else self._town_offices
-        match = offices.get(key)
-        if match is None:
-            match = offices.get(office_key(text))
-        return match
-
-    def _split_tail(self, text: str, *, field: str) -> list[tuple[str, _Match]]:
-        """Read "Talwandi Kota" as a place followed by a district name."""
-        words = place_words(text)
-        for size in (2, 1):
-            if len(words) <= size:
+    def _scan_words(
+        self,
+        words: list[str],
+        folded: list[str],
+        fc: str,
+        found: list[tuple[str, Match]],
+        unmatched: list[list[str]],
+    ) -> None:
+        """Greedy longest match, word n-grams of up to `MAX_NGRAM` words."""
+        table, sounds = self._index.tables[fc], self._index.sounds[fc]
+        run: list[str] = []
+        i = 0
+        while i < len(words):
+            hit = None
+            for size in range(min(MAX_NGRAM, len(words) - i), 0, -1):
+                end = i + size
+                if size == 1 and (folded[i] in _NOT_NAMES or folded[i].isdigit()):
+                    continue
+                if end < len(words) and folded[end] in STREET_WORDS:
+                    continue  # "Ajmer Road, Jaipur": a street, not Ajmer
+                match = table.get("".join(folded[i:end]))
+                if match is None and len("".join(folded[i:end])) >= 4:
+                    match = _first(sounds, sound_keys(words[i:end]))
+                if match is not None:
+                    hit = (size, match)
+                    break
+            if hit is None:
+                if folded[i] not in _NOT_NAMES and not folded[i].isdigit():
+                    run.append(words[i])
+                elif run:
+                    unmatched.append(run)
+                    run = []
+                i += 1
                 continue
-            tail = " ".join(words[-size:])
-            tail_key = "".join(words[-size:])
-            tail_match = None
-            if field in ("city", "locality"):
-                tail_match = self._city_names.get(tail_key)
-            if tail_match is None:
-                tail_match = self._names.get(tail_key)
-            if tail_match is None:
+            if run:
+                unmatched.append(run)
+                run = []
+            size, match = hit
+            found.append((" ".join(words[i : i + size]), match))
+            i += size
+        if run:
+            unmatched.append(run)
+
+    def _fuzzy(self, words: list[str], fc: str) -> Match | None:
+        """A close misspelling of one name; ambiguous if two differ by less than the
+        margin. Short names, and towns below 7 letters, are never matched fuzzily."""
+        table = self._index.tables[fc]
+        best: dict[tuple[tuple[str, ...], bool], tuple[float, str]] = {}
+        for sound in sound_keys(words)[:2]:
+            bucket = self._index.fuzzy.get(sound[:1])
+            if bucket is None or len(sound) < FUZZY_MIN_LENGTH:
                 continue
-
-            head = " ".join(words[:-size])
-            head_match = self._lookup(head, "".join(words[:-size]), field=field)
-            found = [(head, head_match)] if head_match is not None else []
-            return [*found, (tail, tail_match)]
-        return []
-
-    def _fuzzy(self, key: str) -> _Match | None:
-        """A close misspelling of one district name; ambiguous if two are as close."""
-        if len(key) < FUZZY_MIN_LENGTH:
-            return None
-        results = process.extract(
-            key,
-            self._fuzzy_keys,
-            scorer=fuzz.ratio,
-            limit=12,
-            score_cutoff=FUZZY_THRESHOLD - FUZZY_MARGIN,
-        )
-        best: dict[tuple[str, ...], tuple[float, str]] = {}
-        for choice, score, _ in results:
-            best.setdefault(self._names[choice].districts, (score, choice))
+            sound_choices, keys = bucket
+            results = process.extract(
+                sound,
+                sound_choices,
+                scorer=fuzz.ratio,
+                limit=8,
+                score_cutoff=FUZZY_THRESHOLD - FUZZY_MARGIN,
+            )
+            for _, score, position in results:
+                key = keys[position]
+                match = table.get(key)
+                if match is None:
+                    continue
+                if match.kind >= KIND_TOWN and (
+                    score < FUZZY_TOWN_THRESHOLD or len(sound) < FUZZY_TOWN_MIN_LENGTH
+                ):
+                    continue
+                label = (match.districts, match.outside)
+                if label not in best or best[label][0] < score:
+                    best[label] = (score, key)
         ranked = sorted(best.items(), key=lambda item: -item[1][0])
         if not ranked or ranked[0][1][0] < FUZZY_THRESHOLD:
             return None
 
-        targets, (score, choice) = ranked[0]
+        (_, _), (score, key) = ranked[0]
+        entry = table[key]
         if len(ranked) > 1 and score - ranked[1][1][0] < FUZZY_MARGIN:
-            both = tuple(dict.fromkeys((*targets, *ranked[1][0])))
-            return _Match(
+            other = table[ranked[1][1][1]]
+            both = tuple(dict.fromkeys((*entry.districts, *other.districts)))
+            elsewhere = entry.outside or other.outside
+            return Match(
                 districts=both,
                 confidence=0.3,
-                matched=f"ambiguous spelling: close to {' and '.join(both)}",
+                matched="ambiguous spelling: close to "
+                + " and to ".join(_describe(m) for m in (entry, other)),
                 ambiguous=True,
+                maybe_outside="close to a place outside Rajasthan" if elsewhere else "",
+                weak=entry.weak and other.weak,
+                kind=min(entry.kind, other.kind),
             )
-        entry = self._names[choice]
         return replace(
             entry,
-            confidence=min(entry.confidence, 0.75),
+            confidence=min(entry.confidence, 0.75 if not entry.weak else 0.5),
             matched=f"{entry.matched} (close spelling, score {score:.0f})",
         )
 
@@ -542,36 +708,54 @@ class Gazetteer:
     def _decide(
         self, signals: list[_Signal], notes: list[list[str]], state: str | None
     ) -> _Outcome:
+        ordered = sorted(range(len(signals)), key=lambda i: signals[i].order)
         usable = [
-            i for i, s in enumerate(signals) if s.match.districts or s.match.outside
+            i for i in ordered if signals[i].match.districts or signals[i].match.outside
         ]
-        usable.sort(key=lambda i: (signals[i].tier, signals[i].rank))
         outcome = _Outcome()
-        flags = outcome.flags
 
         if state == OUTSIDE:
             placed_inside = any(
-                signals[i].tier == 0
-                and signals[i].field in ("coordinates", "pincode")
+                signals[i].tier == TRUSTED
+                and signals[i].by_pin_or_point
                 and signals[i].match.districts
                 for i in usable
             )
             if not placed_inside:
                 return self._outside_by_state(signals, notes, usable, outcome)
-            flags.add("conflict")
+            outcome.flags.add("conflict")
             outcome.state_note = "disagrees with the coordinates or PIN"
 
         if not usable:
-            flags.add("unplaced")
+            outcome.flags.add("unplaced")
             outcome.in_rajasthan = {RAJASTHAN: True, OUTSIDE: False}.get(state)
             return outcome
 
-        chosen, others = usable[0], usable[1:]
+        chosen = self._decider(signals, usable)
+        if chosen is None:
+            return self._ambiguous(signals, notes, usable, state, outcome)
+        others = [i for i in usable if i != chosen]
         if signals[chosen].match.outside:
-            return self._outside_by_point(
-                signals, notes, chosen, others, state, outcome
-            )
+            return self._outside(signals, notes, chosen, others, state, outcome)
         return self._inside(signals, notes, chosen, others, state, outcome)
+
+    def _decider(self, signals: list[_Signal], usable: list[int]) -> int | None:
+        """The most trusted signal that names one place, unless a more trusted one
+        names several and it picks none of them."""
+        for i in usable:
+            match = signals[i].match
+            if match.ambiguous:
+                continue
+            for j in usable:
+                if signals[j].order >= signals[i].order:
+                    break
+                if signals[j].match.ambiguous and not self._agrees(
+                    {match.districts[0]} if match.districts else set(),
+                    signals[j].match,
+                ):
+                    return None
+            return i
+        return None
 
     def _outside_by_state(
         self,
@@ -585,13 +769,13 @@ class Gazetteer:
         outcome.confidence = 0.8
         for i in usable:
             if signals[i].match.outside:
-                outcome.confidence = 0.9 if signals[i].tier == 0 else 0.85
+                outcome.confidence = 0.9 if signals[i].tier == TRUSTED else 0.85
                 notes[i].append("agrees")
             else:
                 notes[i].append("not used: the state is outside Rajasthan")
         return outcome
 
-    def _outside_by_point(
+    def _outside(
         self,
         signals: list[_Signal],
         notes: list[list[str]],
@@ -604,23 +788,70 @@ class Gazetteer:
         flags.add("outside_rajasthan")
         outcome.in_rajasthan = False
         confidence = signals[chosen].match.confidence
+        what = "the PIN" if signals[chosen].field == "pincode" else "the coordinates"
+        if not signals[chosen].by_pin_or_point:
+            what = "a place outside Rajasthan"
 
         for i in others:
             match = signals[i].match
-            if match.outside:
+            if match.outside or match.maybe_outside:
                 confidence += (1 - confidence) * 0.2
-            elif signals[i].tier == 0:
+                notes[i].append("agrees" if match.outside else "one reading agrees")
+            elif signals[i].tier == TRUSTED:
                 flags.add("conflict")
-                notes[i].append("disagrees with the coordinates")
+                notes[i].append(f"disagrees with {what}")
                 candidates.extend(d for d in match.districts if d not in candidates)
             else:
-                notes[i].append("not used: the coordinates are outside Rajasthan")
+                notes[i].append(f"not used: {what} is outside Rajasthan")
         if state == RAJASTHAN:
             flags.add("conflict")
-            outcome.state_note = "disagrees with the coordinates"
+            outcome.state_note = f"disagrees with {what}"
         if "conflict" in flags:
             confidence *= 0.6
         outcome.confidence = confidence
+        return outcome
+
+    def _ambiguous(
+        self,
+        signals: list[_Signal],
+        notes: list[list[str]],
+        usable: list[int],
+        state: str | None,
+        outcome: _Outcome,
+    ) -> _Outcome:
+        """No signal names one place: narrow the candidates of the most trusted
+        ambiguous signal by the others; one left is a (weak) placement."""
+        first = next(i for i in usable if signals[i].match.ambiguous)
+        candidates = list(signals[first].match.districts)
+        maybe_outside = bool(signals[first].match.maybe_outside)
+        for i in usable:
+            if i == first:
+                continue
+            match = signals[i].match
+            common = [d for d in candidates if d in match.districts]
+            if match.ambiguous and common:
+                candidates = common
+                maybe_outside = maybe_outside and bool(match.maybe_outside)
+                notes[i].append("narrows the candidates")
+            else:
+                notes[i].append("not used: does not pick a candidate")
+
+        if len(candidates) == 1 and len(signals[first].match.districts) > 1:
+            district = candidates[0]
+            outcome.district = district
+            outcome.in_rajasthan = True
+            outcome.candidates = candidates
+            outcome.confidence = 0.45
+            outcome.police = self._index.default_police[district]
+            notes[first].append(f"{district}: the only place all of them name")
+            return outcome
+
+        outcome.flags.add("ambiguous")
+        outcome.candidates = candidates
+        outcome.confidence = min(signals[first].match.confidence, 0.3)
+        outcome.in_rajasthan = True if state == RAJASTHAN or not maybe_outside else None
+        if maybe_outside and state != RAJASTHAN:
+            notes[first].append("no state or PIN says which: not guessed")
         return outcome
 
     def _inside(
@@ -635,43 +866,52 @@ class Gazetteer:
         flags = outcome.flags
         first = signals[chosen].match
         candidates = list(first.districts)
-        district = None if first.ambiguous else candidates[0]
+        district = candidates[0]
         confidence = first.confidence
-        if first.namesake and state != RAJASTHAN:
-            confidence = min(confidence, 0.6)
-            notes[chosen].append("no state given: taken as the Rajasthan district")
 
         # Another field may pick one of two candidates (a PIN in two districts, an
-        # abolished district that went back to two, a town in two districts).
+        # abolished district that went back to two).
         agreeing = [chosen]
         if len(candidates) > 1:
             for i in others:
                 match = signals[i].match
-                picked = match.districts[0] if match.districts else None
-                if picked in candidates and not match.ambiguous:
-                    district = picked
+                picked = [d for d in match.districts if d in candidates]
+                if picked and not match.outside and picked[0] != district:
+                    if match.ambiguous and len(picked) > 1:
+                        continue
+                    district = picked[0]
                     candidates = [district]
                     agreeing.append(i)
                     break
 
-        # A PIN or polygon knows only the older district; a name may refine it.
-        if district is not None and signals[chosen].field in ("coordinates", "pincode"):
-            for i in others:
-                match = signals[i].match
-                if signals[i].tier != 0 or match.ambiguous or not match.districts:
-                    continue
-                child = match.districts[0]
-                if district in self._parents.get(child, ()):
-                    notes[chosen].append(f"{district} is the older district of {child}")
-                    candidates = [child, district]
-                    district = child
-                    flags.add("parent_only")
-                    confidence *= 0.9
-                    if i not in agreeing:
-                        agreeing.append(i)
-                    break
+        # The older district of a PIN, point or name may be a newer one by now.
+        older_confirmed = False
+        for i in others:
+            match = signals[i].match
+            if match.ambiguous or match.outside or not match.districts:
+                continue
+            child = match.districts[0]
+            if district in self._index.parents.get(child, ()):
+                notes[chosen].append(f"{district} is the older district of {child}")
+                candidates = [child, district]
+                district = child
+                if i not in agreeing:
+                    agreeing.append(i)
+                break
+            if child == district and not signals[i].by_pin_or_point:
+                older_confirmed = True
+        else:
+            by_pin_or_point = signals[chosen].by_pin_or_point
+            if first.children and by_pin_or_point and not older_confirmed:
+                flags.add("parent_only")
+                rest = [d for d in candidates if d != district]
+                candidates = [district, *first.children, *rest]
+                notes[chosen].append(
+                    f"only the older district is known: may be in "
+                    f"{' or '.join(first.children)}"
+                )
 
-        targets = {district} if district is not None else set(candidates)
+        targets = {district}
         for i in others:
             if i in agreeing:
                 confidence += (1 - confidence) * 0.5
@@ -679,9 +919,11 @@ class Gazetteer:
             signal = signals[i]
             if not signal.match.outside and self._agrees(targets, signal.match):
                 agreeing.append(i)
-                weight = 0.5 if signal.tier == 0 else 0.2
+                weight = 0.5 if signal.tier == TRUSTED else 0.2
+                if signal.match.ambiguous:
+                    weight = 0.1
                 confidence += (1 - confidence) * weight
-            elif signal.tier == 0:
+            elif signal.tier == TRUSTED:
                 flags.add("conflict")
                 notes[i].append("disagrees")
                 new = [d for d in signal.match.districts if d not in candidates]
@@ -691,35 +933,32 @@ class Gazetteer:
 
         if "conflict" in flags:
             confidence *= 0.6
-        if state == RAJASTHAN and district is not None:
+        if "parent_only" in flags:
+            confidence *= 0.9
+        if state == RAJASTHAN:
             confidence += (1 - confidence) * 0.1
-        if district is None:
-            flags.add("ambiguous")
-            confidence = min(confidence, 0.3)
-        elif district in candidates:
+        if district in candidates:
             candidates.remove(district)
-            candidates.insert(0, district)
-        else:
-            candidates.insert(0, district)
+        candidates.insert(0, district)
 
         outcome.district = district
         outcome.in_rajasthan = True
         outcome.candidates = candidates
-        if district is not None:
-            police, confidence = self._police(
-                district, signals, notes, agreeing, chosen, confidence
-            )
-            outcome.police = police
+        police, confidence = self._police(
+            district, signals, notes, agreeing, chosen, confidence
+        )
+        outcome.police = police
         outcome.confidence = confidence
         return outcome
 
-    def _agrees(self, targets: set[str], match: _Match) -> bool:
+    def _agrees(self, targets: set[str], match: Match) -> bool:
         """True when `match` names one of `targets` or the older district of one."""
         for target in targets:
             if target in match.districts:
                 return True
             if any(
-                parent in match.districts for parent in self._parents.get(target, ())
+                parent in match.districts
+                for parent in self._index.parents.get(target, ())
             ):
                 return True
         return False
@@ -733,64 +972,82 @@ class Gazetteer:
         chosen: int,
         confidence: float,
     ) -> tuple[str, float]:
-        police = None
-        for i in sorted(agreeing, key=lambda i: (signals[i].tier, signals[i].rank)):
-            police = dict(signals[i].match.police).get(district)
-            if police is not None:
-                break
+        """The police district the best-informed agreeing signal implies."""
+        police, best = None, 0
+        for i in sorted(agreeing, key=lambda i: signals[i].order):
+            match = signals[i].match
+            implied = dict(match.police).get(district)
+            if implied and match.police_rank > best:
+                police, best = implied, match.police_rank
         if police is None:
-            police = self._default_police[district]
+            police = self._index.default_police[district]
             if district in SPLIT_POLICE:
                 confidence *= 0.9
                 notes[chosen].append(
                     f"police {police} by default (city or rural not known)"
                 )
-        if police in self._uncertain_police:
+        if police in self._index.uncertain_police:
             confidence *= 0.9
             notes[chosen].append(f"police district {police} is not confirmed")
         return police, confidence
 
 
-class _Polygons:
-    """The Census-2011 district polygons, indexed for point lookups."""
+def location_from_text(text: str) -> dict[str, str]:
+    """A location object from one string: its PIN, its state, and the rest as the
+    city (where localities, towns and district names are read in any order)."""
+    if not isinstance(text, str):
+        return {}
+    found = read_location_text(text)
+    location = {}
+    if found.pincode is not None:
+        location["pincode"] = found.pincode
+    if found.state_text:
+        location["state"] = found.state_text
+    if found.names.strip(" ,"):
+        location["city"] = found.names
+    elif not location and text.strip():
+        location["city"] = text
+    return location
 
-    def __init__(self, features: list[dict[str, Any]]) -> None:
-        self._names = [feature["properties"]["district_en"] for feature in features]
-        self._geometries = [shape(feature["geometry"]) for feature in features]
-        for geometry in self._geometries:
-            shapely.prepare(geometry)
-        self._tree = shapely.STRtree(self._geometries)
 
-        self._inside = {
-            name: _Match((name,), 0.9, f"district polygon {name}")
-            for name in self._names
-        }
-        self._coarse = {
-            name: replace(match, confidence=0.5, matched=f"{match.matched}, coarse")
-            for name, match in self._inside.items()
-        }
-        self._border = {
-            name: _Match((name,), 0.6, f"within about 1 km of district polygon {name}")
-            for name in self._names
-        }
-        self._outside = _Match(
-            confidence=0.9, matched="outside the Rajasthan polygons", outside=True
-        )
-        self._outside_coarse = replace(self._outside, confidence=0.5)
+def _inside_by_state(match: Match) -> Match:
+    """A name shared with another state, read with "Rajasthan" as the state."""
+    if len(match.districts) != 1:
+        return replace(match, maybe_outside="")
+    return replace(
+        match,
+        ambiguous=False,
+        maybe_outside="",
+        confidence=0.75,
+        matched=f"{match.matched}; the state says Rajasthan",
+    )
 
-    def locate(self, lat: float, lon: float, *, coarse: bool) -> _Match:
-        """The district polygon holding (lat, lon); GeoJSON order is [lon, lat]."""
-        point = shapely.Point(lon, lat)
-        hits = self._tree.query(point, predicate="within")
-        if len(hits):
-            name = self._names[int(min(hits))]
-            return self._coarse[name] if coarse else self._inside[name]
 
-        near = self._tree.query_nearest(point, max_distance=BORDER_TOLERANCE_DEG)
-        if len(near):
-            name = self._names[int(near[0])]
-            return self._coarse[name] if coarse else self._border[name]
-        return self._outside_coarse if coarse else self._outside
+def _placeholder(pin: str) -> bool:
+    """ "111111", "123456": what people type when a form insists on a PIN."""
+    return len(set(pin)) == 1 or pin in ("123456", "234567", "654321")
+
+
+def _describe(match: Match) -> str:
+    if match.outside:
+        return "a place outside Rajasthan"
+    return " or ".join(match.districts)
+
+
+def _first(table: dict[str, Match], keys: tuple[str, ...]) -> Match | None:
+    for key in keys:
+        match = table.get(key)
+        if match is not None:
+            return match
+    return None
+
+
+def _parts(text: str) -> list[str]:
+    parts = [part.strip() for part in _PART_SEPARATORS.split(text)]
+    return [part for part in parts if part]
+
+
+_PART_SEPARATORS = re.compile(r"[,;/|\n()]+")
 
 
 _FAILED_PLACEMENT = Placement(
@@ -815,314 +1072,6 @@ def load_gazetteer(data_dir: Path | None = None) -> Gazetteer:
     if data_dir is None:
         return _default_gazetteer()
     return Gazetteer(Path(data_dir))
-
-
-# -- building the indexes ---------------------------------------------------------
-
-
-def _read_csv(path: Path) -> list[dict[str, str]]:
-    """The rows of a UTF-8 CSV file with a header line."""
-    with path.open(encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
-
-
-def _add_name(names: dict[str, _Match], text: str, match: _Match) -> None:
-    """Index `text`; the data must not give one name to two districts."""
-    key = place_key(text)
-    if not key:
-        return
-    existing = names.get(key)
-    if existing is not None and existing.districts != match.districts:
-        raise ValueError(f"name {text!r} is listed for two districts")
-    if existing is None or (match.police and not existing.police):
-        names[key] = match
-
-
-def _district_names(
-    rows: list[dict[str, str]],
-    *,
-    police_of: dict[str, str],
-    former_police: dict[str, str],
-) -> tuple[dict[str, _Match], dict[str, _Match]]:
-    """Every district name and alias, current and abolished, keyed by `place_key`.
-
-    The second index holds what the plain names of Kota, Jaipur and Jodhpur mean in a
-    city or locality field: the city, so Kota City police (and so on).
-    """
-    names: dict[str, _Match] = {}
-    city_names: dict[str, _Match] = {}
-    for row in rows:
-        name = row["district_en"]
-        if row["status"] == "current":
-            targets: tuple[str, ...] = (name,)
-            confidence, matched = 0.85, name
-        else:
-            targets = tuple(row["merged_into"].split("|"))
-            confidence = 0.8 if len(targets) == 1 else 0.7
-            matched = f"{targets[0]} (abolished district {name}"
-            if len(targets) > 1:
-                matched += f", went back to {' and '.join(targets)}"
-            matched += ")"
-        namesake = NAMESAKES_ELSEWHERE.get(name)
-        if namesake:
-            matched += f" (a {name} is also in {namesake})"
-
-        for text in {name, row["district_hi"], *row["aliases"].split("|")}:
-            police = _split_police_of(targets[0], text) or former_police.get(name)
-            match = _Match(
-                districts=targets,
-                confidence=confidence,
-                matched=f"{matched}; police {police}"
-                if police and police != targets[0]
-                else matched,
-                police=((police_of[police], police),) if police else (),
-                namesake=bool(namesake),
-            )
-            _add_name(names, text, match)
-            if row["status"] == "current" and name in SPLIT_POLICE and not police:
-                city = SPLIT_POLICE[name][0]
-                city_names[place_key(text)] = replace(
-                    match, matched=f"{name} city; police {city}", police=((name, city),)
-                )
-    return names, city_names
-
-
-def _split_police_of(district: str, text: str) -> str | None:
-    """ "Jaipur Rural" -> "Jaipur Rural"; "Kota City" -> "Kota City"; "Kota" -> None."""
-    if district not in SPLIT_POLICE:
-        return None
-    words = set(clean_text(text).split())
-    city, rural = SPLIT_POLICE[district]
-    if words & _RURAL_WORDS:
-        return rural
-    if words & _CITY_WORDS:
-        return city
-    return None
-
-
-def _new_district_parents(
-    features: list[dict[str, Any]], current: tuple[str, ...]
-) -> dict[str, tuple[str, ...]]:
-    """The older (Census-2011) districts each newer district was carved from."""
-    parents: dict[str, list[str]] = defaultdict(list)
-    for feature in features:
-        parent = feature["properties"]["district_en"]
-        within = feature["properties"].get("current_districts_within") or ""
-        for item in within.split("|"):
-            child = item.split("(")[0].strip()
-            if child and child != parent:
-                if child not in current:
-                    raise ValueError(f"unknown district {child!r} in polygons")
-                parents[child].append(parent)
-    return {child: tuple(older) for child, older in parents.items()}
-
-
-def _police_districts(
-    rows: list[dict[str, str]], current: tuple[str, ...]
-) -> tuple[dict[str, str], frozenset[str], dict[str, str]]:
-    """Police district -> revenue district, the police districts not confirmed, and
-    abolished district -> the police district that took it back ("Dudu" -> "Jaipur
-    Rural", from "incl. former Dudu district thanas")."""
-    police_of: dict[str, str] = {}
-    uncertain: set[str] = set()
-    former_police: dict[str, str] = {}
-    for row in rows:
-        if row["kind"] not in ("sp_district", "commissionerate"):
-            continue
-        if row["status"].startswith("abolished"):
-            continue
-        name = _PARENTHESES.sub("", row["police_district"]).strip()
-        revenue = re.split(r"[(;]", row["revenue_districts"])[0].strip()
-        if revenue not in current:
-            raise ValueError(f"police district {name!r} covers unknown {revenue!r}")
-        police_of[name] = revenue
-        if row["status"] == "uncertain" or row["confidence"] == "low":
-            uncertain.add(name)
-        for former in re.findall(r"former (.+?) district", row["revenue_districts"]):
-            former_police[former] = name
-    return police_of, frozenset(uncertain), former_police
-
-
-def _add_police_names(
-    names: dict[str, _Match], rows: list[dict[str, str]], police_of: dict[str, str]
-) -> None:
-    """Police district names ("Kota Rural", "कोटा शहर", "Bhiwadi") as place names."""
-    for row in rows:
-        name = _PARENTHESES.sub("", row["police_district"]).strip()
-        revenue = police_of.get(name)
-        if revenue is None:
-            continue
-        for text in (name, _PARENTHESES.sub("", row["police_district_hi"]).strip()):
-            key = place_key(text)
-            existing = names.get(key)
-            if existing is not None and existing.districts[0] != revenue:
-                continue
-            if existing is not None and existing.police:
-                continue
-            base = existing.matched if existing is not None else revenue
-            names[key] = _Match(
-                districts=(revenue,),
-                confidence=existing.confidence if existing is not None else 0.8,
-                matched=base if name == revenue else f"{base}; police {name}",
-                police=((revenue, name),),
-                namesake=existing.namesake if existing is not None else False,
-            )
-
-
-def _default_police(
-    current: tuple[str, ...], police_of: dict[str, str]
-) -> dict[str, str]:
-    """The police district of each revenue district when nothing says more."""
-    defaults = {}
-    for district in current:
-        if district in SPLIT_POLICE:
-            for police in SPLIT_POLICE[district]:
-                if police_of.get(police) != district:
-                    raise ValueError(f"police district {police!r} missing")
-            defaults[district] = SPLIT_POLICE[district][0]
-        elif police_of.get(district) == district:
-            defaults[district] = district
-        else:
-            raise ValueError(f"no police district for {district!r}")
-    return defaults
-
-
-def _add_ambiguous_towns(names: dict[str, _Match]) -> None:
-    """Bare "Shahpura" and "Gangapur" name places in two districts."""
-    for text, targets in TOWNS_IN_TWO_DISTRICTS.items():
-        names[place_key(text)] = _Match(
-            districts=targets,
-            confidence=0.3,
-            matched=f"ambiguous: {text} is a place in {' and in '.join(targets)}",
-            ambiguous=True,
-        )
-
-
-def _kota_localities(
-    path: Path, names: dict[str, _Match], police_of: dict[str, str]
-) -> dict[str, _Match]:
-    """Kota's coaching-hub localities: Kota, Kota City police."""
-    localities: dict[str, _Match] = {}
-    for row in _read_csv(path):
-        police = _PARENTHESES.sub("", row["police_district"]).strip()
-        district = police_of[police]
-        label = row["locality"]
-        match = _Match(
-            districts=(district,),
-            confidence=0.55,
-            matched=f"{district} (Kota locality {label}); police {police}",
-            police=((district, police),),
-            weak=True,
-        )
-        texts = [*label.split(" / "), row["locality_hi"], *row["aliases"].split("|")]
-        for text in texts:
-            key = place_key(text)
-            if key and key not in names:
-                localities.setdefault(key, match)
-    return localities
-
-
-def _post_offices(
-    path: Path, names: dict[str, _Match]
-) -> tuple[dict[str, _Match], dict[str, _Match], dict[str, _Match]]:
-    """From India Post: PIN -> district(s); office name -> district where the name is
-    found in one district only; the same for town offices (S.O, H.O, G.P.O) alone."""
-    district_of: dict[str, str] = {}
-    pin_counts: dict[str, Counter[str]] = defaultdict(Counter)
-    offices: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
-    towns: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
-
-    for row in _read_csv(path):
-        raw = row["district"]
-        if raw not in district_of:
-            match = names.get(place_key(raw))
-            if match is None or len(match.districts) != 1:
-                raise ValueError(f"unknown India Post district {raw!r}")
-            district_of[raw] = match.districts[0]
-        district = district_of[raw]
-        pin = row["pincode"].strip()
-        pin_counts[pin][district] += 1
-
-        office = row["office_name"]
-        entry = (district, pin, _office_label(office))
-        without_parentheses = re.sub(r"\(.*?\)", " ", office)
-        for key in {office_key(office), office_key(without_parentheses)}:
-            if len(key) >= 3:
-                offices[key].append(entry)
-                if _TOWN_OFFICE.search(office):
-                    towns[key].append(entry)
-
-    pins = {pin: _pin_match(pin, counts) for pin, counts in pin_counts.items()}
-    return pins, _unique_offices(offices), _unique_offices(towns)
-
-
-def _unique_offices(
-    offices: dict[str, list[tuple[str, str, str]]],
-) -> dict[str, _Match]:
-    """Office names found in one district only, as weak matches."""
-    unique = {}
-    for key, entries in offices.items():
-        if len({district for district, _, _ in entries}) != 1:
-            continue
-        district, _, label = entries[0]
-        police = {_police_for_pin(district, pin) for _, pin, _ in entries}
-        pair = ((district, police.pop()),) if len(police) == 1 else ()
-        unique[key] = _Match(
-            districts=(district,),
-            confidence=0.6,
-            matched=f"{district} (post office {label})",
-            police=tuple(item for item in pair if item[1] is not None),
-            weak=True,
-        )
-    return unique
-
-
-def _office_label(office: str) -> str:
-    """ "Sangod S.O" -> "Sangod", for the evidence."""
-    return re.sub(
-        r"\s+(?:[BSH]\.?\s?O\.?|G\.?P\.?O\.?)$", "", office.strip(), flags=re.I
-    )
-
-
-def _pin_match(pin: str, counts: Counter[str]) -> _Match:
-    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-    districts = tuple(district for district, _ in ranked)
-    police = tuple(
-        (district, police)
-        for district in districts
-        if (police := _police_for_pin(district, pin)) is not None
-    )
-    if len(districts) == 1:
-        matched = f"{districts[0]} (PIN {pin})"
-        confidence = 0.9
-    else:
-        listed = " and ".join(
-            f"{d} ({n} office{'s' if n > 1 else ''})" for d, n in ranked
-        )
-        matched = f"{districts[0]} (PIN {pin} is listed in {listed})"
-        confidence = 0.7
-    own_police = dict(police).get(districts[0])
-    if own_police:
-        matched += f"; police {own_police}"
-    return _Match(districts, confidence, matched, police)
-
-
-def _police_for_pin(district: str, pin: str) -> str | None:
-    """Kota City or Kota Rural (and so on) by PIN; None where one police district."""
-    if district not in CITY_PINS:
-        return None
-    low, high = CITY_PINS[district]
-    city, rural = SPLIT_POLICE[district]
-    return city if low <= int(pin) <= high else rural
-
-
-def _state_names() -> dict[str, str]:
-    """State key -> "Rajasthan" or the name of the other state or territory."""
-    states = {state_key(text): RAJASTHAN for text in RAJASTHAN_NAMES}
-    for name, variants in OTHER_STATES.items():
-        for text in (name, *variants):
-            states.setdefault(state_key(text), name)
-    return states
 
 
 # -- reading partner values -------------------------------------------------------
@@ -1176,6 +1125,6 @@ def _pincode(value: Any) -> str | None:
             return str(int(value))
         return None
     if isinstance(value, str):
-        found = _PIN_PATTERN.search(value[:MAX_INPUT_CHARS].translate(_DIGITS))
-        return found.group(1) + found.group(2) if found else None
+        found = find_pin(value)
+        return found[0] if found else None
     return None

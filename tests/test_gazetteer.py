@@ -37,6 +37,7 @@ NEW_DISTRICTS = {
     "Salumbar",
 }
 OLDER = [row for row in CURRENT if row["district_en"] not in NEW_DISTRICTS]
+SHARED_WITH_ANOTHER_STATE = {"Pratapgarh"}  # also a district of Uttar Pradesh
 LOCATION_KEYS = (
     "district",
     "city",
@@ -85,7 +86,11 @@ def test_a_gazetteer_can_be_built_from_another_data_dir():
 
 @pytest.mark.parametrize("row", CURRENT, ids=lambda row: row["district_en"])
 def test_every_current_district_by_its_english_name(gazetteer, row):
-    placement = gazetteer.place({"district": row["district_en"]})
+    location = {"district": row["district_en"]}
+    if row["district_en"] in SHARED_WITH_ANOTHER_STATE:
+        location["state"] = "Rajasthan"
+
+    placement = gazetteer.place(location)
 
     assert placement.district == row["district_en"]
     assert placement.in_rajasthan is True
@@ -94,7 +99,11 @@ def test_every_current_district_by_its_english_name(gazetteer, row):
 
 @pytest.mark.parametrize("row", CURRENT, ids=lambda row: row["district_en"])
 def test_every_current_district_by_its_devanagari_name(gazetteer, row):
-    placement = gazetteer.place({"district": row["district_hi"]})
+    location = {"district": row["district_hi"]}
+    if row["district_en"] in SHARED_WITH_ANOTHER_STATE:
+        location["state"] = "राजस्थान"
+
+    placement = gazetteer.place(location)
 
     assert placement.district == row["district_en"]
 
@@ -109,7 +118,12 @@ def test_every_alias_of_every_district(gazetteer, row):
         if alias not in ("Shahpura", "शाहपुरा")  # a town in two districts, below
     ]
 
-    districts = {gazetteer.place({"district": alias}).district for alias in aliases}
+    state = "Rajasthan" if row["district_en"] in SHARED_WITH_ANOTHER_STATE else None
+
+    districts = {
+        gazetteer.place({"district": alias, "state": state}).district
+        for alias in aliases
+    }
 
     assert districts == {expected}
 
@@ -194,19 +208,45 @@ def test_a_pin_decides_a_town_in_two_districts(gazetteer):
 
 
 def test_a_misspelling_halfway_between_two_districts_is_ambiguous(gazetteer):
-    placement = gazetteer.place({"district": "Bilwar"})
+    """"Banwar" is as close to Banswara as to Beawar: not guessed."""
+
+    placement = gazetteer.place({"district": "Banwar"})
 
     assert placement.district is None
     assert "ambiguous" in placement.flags
-    assert set(placement.candidates) == {"Bhilwara", "Beawar"}
+    assert set(placement.candidates) == {"Banswara", "Beawar"}
 
 
-@pytest.mark.parametrize("text", ["Jaunpur", "Nagpur", "Raipur", "Bhopal", "Kanpur"])
-def test_cities_of_other_states_are_not_read_as_rajasthan_districts(gazetteer, text):
+@pytest.mark.parametrize(
+    ("text", "district"),
+    [("Chittorgah", "Chittorgarh"), ("Sawaimadhopr", "Sawai Madhopur")],
+)
+def test_a_misspelling_close_to_one_district_matches_it(gazetteer, text, district):
+    placement = gazetteer.place({"district": text})
+
+    assert placement.district == district
+    assert "close spelling" in placement.evidence[0].matched
+
+
+@pytest.mark.parametrize("text", ["Jaunpur", "Nagpur", "Bhopal", "Kanpur"])
+def test_cities_of_other_states_are_placed_outside(gazetteer, text):
     placement = gazetteer.place({"city": text})
 
     assert placement.district is None
-    assert placement.flags == ("unplaced",)
+    assert placement.in_rajasthan is False
+    assert placement.flags == ("outside_rajasthan",)
+
+
+def test_a_city_of_another_state_that_is_also_a_rajasthan_town_is_ambiguous(
+    gazetteer,
+):
+    """Raipur is in Chhattisgarh, and a town of Rajasthan too."""
+
+    placement = gazetteer.place({"city": "Raipur"})
+
+    assert placement.district is None
+    assert placement.in_rajasthan is None
+    assert placement.flags == ("ambiguous",)
 
 
 # -- PINs -------------------------------------------------------------------------
@@ -233,7 +273,6 @@ def test_every_kota_city_pin_is_kota_city_police(gazetteer, pin):
         ("303103", "Jaipur", "Jaipur Rural"),
         ("342001", "Jodhpur", "Jodhpur Commissionerate"),
         ("342026", "Jodhpur", "Jodhpur Rural"),
-        ("344022", "Barmer", "Barmer"),  # Balotra's PIN: India Post knows Barmer
     ],
 )
 def test_pins(gazetteer, pincode, district, police):
@@ -255,7 +294,26 @@ def test_a_pin_listed_in_two_districts_takes_the_one_with_more_offices(gazetteer
     assert placement.confidence < single.confidence
 
 
-@pytest.mark.parametrize("pincode", ["110001", "3240051", "32400", "abc", [324005]])
+def test_a_pin_of_a_newer_district_knows_only_its_parent(gazetteer):
+    """344022 is Balotra's PIN, but India Post files it under Barmer."""
+
+    placement = gazetteer.place({"pincode": "344022"})
+
+    assert placement.district == "Barmer"
+    assert placement.flags == ("parent_only",)
+    assert placement.candidates == ("Barmer", "Balotra")
+
+
+@pytest.mark.parametrize("pincode", ["110001", "400001", "500032"])
+def test_a_pin_of_another_postal_region_is_outside(gazetteer, pincode):
+    placement = gazetteer.place({"pincode": pincode})
+
+    assert placement.district is None
+    assert placement.in_rajasthan is False
+    assert placement.flags == ("outside_rajasthan",)
+
+
+@pytest.mark.parametrize("pincode", ["3240051", "32400", "abc", [324005]])
 def test_pins_that_are_not_rajasthan_pins_place_nothing(gazetteer, pincode):
     placement = gazetteer.place({"pincode": pincode})
 
@@ -283,7 +341,6 @@ def test_the_headquarters_of_every_older_district(gazetteer, row):
     [
         ({"lat": 28.0229, "lon": 73.3119}, "Bikaner", True),
         ({"lat": "28.0229", "lon": "73.3119", "accuracy_m": 2000}, "Bikaner", True),
-        ({"lat": 73.3119, "lon": 28.0229}, None, False),  # swapped
         ({"lat": 28.61, "lon": 77.21}, None, False),  # Delhi
         ({"lat": 23.02, "lon": 72.57}, None, False),  # Ahmedabad
     ],
@@ -294,6 +351,17 @@ def test_points(gazetteer, location, district, in_rajasthan):
     assert placement.district == district
     assert placement.in_rajasthan is in_rajasthan
     assert ("outside_rajasthan" in placement.flags) is (not in_rajasthan)
+
+
+def test_swapped_coordinates_never_place_inside(gazetteer):
+    """Latitude in the longitude field: not used, and said so in the evidence."""
+
+    placement = gazetteer.place({"lat": 73.3119, "lon": 28.0229})
+
+    assert placement.district is None
+    assert placement.in_rajasthan is not True
+    assert placement.flags == ("unplaced",)
+    assert "swapped" in placement.evidence[0].matched
 
 
 @pytest.mark.parametrize(
@@ -317,13 +385,16 @@ def test_unusable_coordinates_are_ignored(gazetteer, lat, lon):
 
 
 def test_a_coarse_point_is_used_only_when_nothing_else_is(gazetteer):
-    """An accuracy worse than 20 km: alone it places, with low confidence."""
+    """An accuracy worse than 20 km is not trusted alone: the districts within
+    reach are candidates."""
     coarse = {"lat": 25.18, "lon": 75.84, "accuracy_m": 50_000}
 
     alone = gazetteer.place(coarse)
     with_name = gazetteer.place({**coarse, "district": "Ajmer"})
 
-    assert alone.district == "Kota"
+    assert alone.district is None
+    assert alone.flags == ("ambiguous",)
+    assert alone.candidates[0] == "Kota"
     assert alone.confidence < 0.6
     assert with_name.district == "Ajmer"
     assert "conflict" not in with_name.flags
@@ -394,11 +465,11 @@ def test_a_village_name_in_the_city_field_is_not_trusted(gazetteer):
     """Kanpur and Rajkot are also villages (branch offices) in Rajasthan."""
 
     as_city = gazetteer.place({"city": "Kanpur"})
-    as_locality = gazetteer.place({"locality": "Kanpur"})
+    with_pin = gazetteer.place({"locality": "Kanpur", "pincode": "313001"})
 
     assert as_city.district is None
-    assert as_locality.district == "Udaipur"
-    assert as_locality.confidence <= 0.6
+    assert as_city.in_rajasthan is False
+    assert with_pin.district == "Udaipur"
 
 
 def test_a_locality_name_never_overrides_a_district_name(gazetteer):
@@ -429,7 +500,7 @@ def test_a_name_refines_a_pin_or_point_to_a_new_district(
 
     assert placement.district == district
     assert placement.candidates == (district, parent)
-    assert placement.flags == ("parent_only",)
+    assert placement.flags == ()
 
 
 def test_a_new_district_name_agrees_with_its_older_parent_name(gazetteer):
@@ -529,14 +600,22 @@ def test_the_state_of_rajasthan_supports_a_placement(gazetteer, state):
 
 
 @pytest.mark.parametrize("name", ["Pratapgarh", "Udaipur", "प्रतापगढ़"])
-def test_a_name_shared_with_another_state_is_rajasthan_with_less_confidence(
-    gazetteer, name
-):
+def test_a_name_shared_with_another_state_alone_is_ambiguous(gazetteer, name):
     placement = gazetteer.place({"city": name})
-    other = gazetteer.place({"city": "Bikaner"})
 
+    assert placement.district is None
+    assert placement.in_rajasthan is None
+    assert placement.flags == ("ambiguous",)
+
+
+@pytest.mark.parametrize(
+    "extra", [{"state": "Rajasthan"}, {"state": "राजस्थान"}, {"pincode": "312605"}]
+)
+def test_the_state_or_a_pin_decides_pratapgarh(gazetteer, extra):
+    placement = gazetteer.place({"city": "Pratapgarh", **extra})
+
+    assert placement.district == "Pratapgarh"
     assert placement.in_rajasthan is True
-    assert placement.confidence < other.confidence
 
 
 # -- nothing usable ---------------------------------------------------------------
