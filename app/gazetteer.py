@@ -106,6 +106,7 @@ from app.place_names import (
     sound_keys,
     state_key,
     strip_affixes,
+    word_sounds,
 )
 from app.place_text import (
     STATE_NAMES,
@@ -130,6 +131,9 @@ FUZZY_TOWN_MIN_LENGTH = 7
 MAX_FUZZY_TRIES = 3
 EVIDENCE_VALUE_CHARS = 80
 MAX_NGRAM = 4
+# Partners send the same few thousand names again and again: the reading of a name
+# field is a pure function of its text, kept for the most recent ones.
+NAME_CACHE_SIZE = 16_384
 
 FIELD_RANKS = {"coordinates": 0, "pincode": 1, "locality": 2, "city": 3, "district": 4}
 ELSEWHERE_RANK = 5
@@ -318,6 +322,13 @@ class Gazetteer:
     def __init__(self, data_dir: Path) -> None:
         self._index = PlaceIndex(Path(data_dir))
         self._state_keys = [key for key in STATE_NAMES if len(key) >= 5]
+        self._scan = functools.lru_cache(maxsize=NAME_CACHE_SIZE)(self._scan_text)
+
+    def clear_caches(self) -> None:
+        """Forget the names read so far (for benchmarks of first readings)."""
+        self._scan.cache_clear()
+        read_location_text.cache_clear()
+        word_sounds.cache_clear()
 
     # -- the public operations ----------------------------------------------------
 
@@ -503,7 +514,7 @@ class Gazetteer:
         if not names.strip():
             return
 
-        matches = self._scan(names, field=field)
+        matches = self._scan(names, field)
         if not matches:
             shown = original[:EVIDENCE_VALUE_CHARS]
             reading.evidence.append(Evidence(field, shown, "no match"))
@@ -560,7 +571,7 @@ class Gazetteer:
         shown = text[:EVIDENCE_VALUE_CHARS]
 
         names = read_location_text(text).names
-        for _, match in self._scan(names, field="home"):
+        for _, match in self._scan(names, "home"):
             if match.weak or match.outside or not match.districts:
                 continue
             if match.ambiguous:
@@ -570,14 +581,14 @@ class Gazetteer:
 
     # -- names --------------------------------------------------------------------
 
-    def _scan(self, text: str, *, field: str) -> list[tuple[str, Match]]:
+    def _scan_text(self, text: str, field: str) -> tuple[tuple[str, Match], ...]:
         """The places named in `text`, in order: the whole text if it is one name,
         else the longest names found word by word, else close misspellings."""
         fc = "home" if field == "home" else field
         table = self._index.tables[fc]
         match = table.get(place_key(text))
         if match is not None:
-            return [(text, match)]
+            return ((text, match),)
 
         found: list[tuple[str, Match]] = []
         unmatched: list[list[str]] = []
@@ -603,7 +614,7 @@ class Gazetteer:
                 if fuzzy is not None:
                     found.append((" ".join(words), fuzzy))
                     break
-        return found
+        return tuple(found)
 
     def _scan_words(
         self,

@@ -17,6 +17,7 @@ The gazetteer then reads the place names in any order (localities, towns, distri
 Nothing here knows any place: only PINs, states and the shape of addresses.
 """
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -100,6 +101,7 @@ def state_of(text: str) -> str | None:
     return STATE_NAMES.get(state_key(text))
 
 
+@functools.lru_cache(maxsize=8192)
 def read_location_text(text: str) -> LocationText:
     """Split `text` into a PIN, a state and place names; see the module docstring."""
     text = text[:MAX_INPUT_CHARS]
