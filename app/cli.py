@@ -230,5 +230,93 @@ def lookup(
         )
 
 
+roster_cli = typer.Typer(
+    help="The shift roster: who is on shift, and its gaps and overlaps.",
+    no_args_is_help=True,
+)
+cli.add_typer(roster_cli, name="roster")
+
+
+def _roster(rooms_file: Path | None):
+    from app.main import checked_rooms
+    from app.roster import Roster
+
+    settings = _settings()
+    if rooms_file is not None:
+        settings = settings.model_copy(update={"rooms_file": rooms_file})
+    try:
+        return Roster.from_config(checked_rooms(settings))
+    except ConfigError as exc:
+        _fail(str(exc))
+
+
+def _instant(text: str | None, zone):
+    """An ISO time (local to the roster when it has no offset), or now."""
+    from datetime import datetime
+
+    from app.clock import SystemClock
+
+    if text is None:
+        return SystemClock().now()
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        _fail(f"not an ISO time: {text!r}")
+    return at if at.tzinfo is not None else at.replace(tzinfo=zone)
+
+
+@roster_cli.command("check")
+def roster_check(
+    days: Annotated[int, typer.Option(min=1, help="How many days to check.")] = 14,
+    rooms: Annotated[
+        Path | None, typer.Option(help="Overrides REDFLAG_ROOMS_FILE.")
+    ] = None,
+    start: Annotated[
+        str | None, typer.Option(help="ISO time to start from; default now.")
+    ] = None,
+) -> None:
+    """List empty slots and people on two rooms at once; exit 1 if there are any."""
+    roster = _roster(rooms)
+    problems = roster.check(_instant(start, roster.zone), days=days)
+    for problem in problems:
+        typer.echo(f"{problem.kind}: {problem.message}")
+    if problems:
+        typer.echo(f"{len(problems)} problems in the next {days} days", err=True)
+        raise typer.Exit(code=1)
+    typer.echo(f"ok: no gaps or overlaps in the next {days} days")
+
+
+@roster_cli.command("show")
+def roster_show(
+    room: Annotated[str, typer.Option(help="A room id.")],
+    at: Annotated[
+        str | None,
+        typer.Option(help="ISO time; without an offset, in the roster's timezone."),
+    ] = None,
+    rooms: Annotated[
+        Path | None, typer.Option(help="Overrides REDFLAG_ROOMS_FILE.")
+    ] = None,
+) -> None:
+    """Who is on shift in a room, now or at a given time."""
+    roster = _roster(rooms)
+    try:
+        on = roster.on_shift(room, _instant(at, roster.zone))
+    except KeyError:
+        _fail(f"no room {room!r} in the rooms file")
+    starts, ends = (
+        on.starts_at.astimezone(roster.zone),
+        on.ends_at.astimezone(roster.zone),
+    )
+    typer.echo(
+        f"{on.room}: {on.shift} shift of {on.date.isoformat()}, "
+        f"{starts:%Y-%m-%d %H:%M} to {ends:%Y-%m-%d %H:%M} {roster.zone.key} "
+        f"({on.source})"
+    )
+    if not on.people:
+        typer.echo("nobody on shift: escalation goes past this slot")
+    for person in on.people:
+        typer.echo(f"  {person.id}  {person.name}")
+
+
 def main() -> None:
     cli()
