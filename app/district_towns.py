@@ -88,6 +88,13 @@ NEW_DISTRICT_TOWNS: dict[str, tuple[str, ...]] = {
 # Town -> district, for towns India Post lists under another name or not as a town.
 # A name India Post has as a town in another district becomes ambiguous.
 OTHER_TOWN_NAMES: dict[str, str] = {
+    "Chhoti Sadri": "Pratapgarh",
+    "Choti Sadri": "Pratapgarh",
+    "Sambhar": "Jaipur",
+    "Niwai": "Tonk",
+    "Nainwa": "Bundi",
+    "Kumbhalgarh": "Rajsamand",
+    "Kolayat": "Bikaner",
     "Mount Abu": "Sirohi",
     "Abu Road": "Sirohi",
     "Pokhran": "Jaisalmer",

@@ -98,6 +98,7 @@ PLACES_ELSEWHERE: dict[str, tuple[str, ...]] = {
         "Chandni Chowk",
     ),
     "Haryana": (
+        "Shahabad",
         "Ambala",
         "Bhiwani",
         "भिवानी",
@@ -605,6 +606,8 @@ PLACES_ELSEWHERE: dict[str, tuple[str, ...]] = {
         "Kharagpur",
     ),
     "Bihar": (
+        "Kishanganj",
+        "Araria",
         "Patna",
         "पटना",
         "Gaya",
