@@ -208,7 +208,7 @@ def test_a_pin_decides_a_town_in_two_districts(gazetteer):
 
 
 def test_a_misspelling_halfway_between_two_districts_is_ambiguous(gazetteer):
-    """"Banwar" is as close to Banswara as to Beawar: not guessed."""
+    """ "Banwar" is as close to Banswara as to Beawar: not guessed."""
 
     placement = gazetteer.place({"district": "Banwar"})
 
