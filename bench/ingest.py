@@ -64,6 +64,7 @@ RESULTS = BENCH / "results"
 META_PATH = "/webhooks/meta"
 TARGET_RATIO = 0.35
 UNFINISHED = ("pending", "sending")
+NOISE_CORES = 0.25  # CPU used by anything not ours, above which a run is noisy
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 # Where the alerts come from, in turn; each lands in one room (HTTP and SMS).
@@ -245,15 +246,32 @@ def machine_busy_seconds() -> float:
     return (sum(fields[:8]) - idle) / CLK_TCK  # guest time is already in user
 
 
+def tcp_troubles() -> dict[str, int]:
+    """Machine-wide counts of SYNs dropped at a full accept queue and resent (each
+    resend costs the client a second), from /proc/net/netstat."""
+    lines = Path("/proc/net/netstat").read_text().splitlines()
+    for names, values in zip(lines[::2], lines[1::2], strict=False):
+        if names.startswith("TcpExt:"):
+            counts = dict(zip(names.split()[1:], values.split()[1:], strict=True))
+            return {
+                "listen_overflows": int(counts.get("ListenOverflows", 0)),
+                "syn_retransmits": int(counts.get("TCPSynRetrans", 0)),
+            }
+    return {}
+
+
 class CpuWatch:
     """CPU use, in cores, of named processes and of the whole machine over a span;
-    ``other`` is what the machine spent on anything not named (another job)."""
+    ``other`` is what the machine spent on anything not named (another job).
+    ``tcp`` holds the growth of ``tcp_troubles`` over the span."""
 
     def __init__(self, pids: dict[str, int]):
         self._pids = pids
         self._before = {name: cpu_seconds(pid) for name, pid in pids.items()}
         self._machine = machine_busy_seconds()
+        self._tcp = tcp_troubles()
         self._started = time.monotonic()
+        self.tcp: dict[str, int] = {}
 
     def stop(self, **extra_seconds: float) -> dict[str, float | None]:
         elapsed = time.monotonic() - self._started
@@ -268,6 +286,7 @@ class CpuWatch:
         cores["machine"] = (machine_busy_seconds() - self._machine) / elapsed
         ours = sum(v for k, v in cores.items() if v is not None and k != "machine")
         cores["other"] = max(0.0, cores["machine"] - ours)
+        self.tcp = {k: v - self._tcp.get(k, 0) for k, v in tcp_troubles().items()}
         return cores
 
 
@@ -313,8 +332,15 @@ class Receivers:
 
 def receivers_main() -> int:
     """``bench/ingest.py --receivers``: serve the fakes, answer commands on stdin."""
+    from http.server import ThreadingHTTPServer
+
     from app.fake_receivers import FakeControlRoom, FakeMsg91
 
+    # The standard library listens with a backlog of 5; the worker opens up to 32
+    # connections at once (the fakes speak HTTP/1.0, one request a connection), and
+    # every SYN dropped at a full queue costs a one-second resend. A real endpoint
+    # listens with a longer queue, so the fakes do here (this process only).
+    ThreadingHTTPServer.request_queue_size = 1024
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     room = FakeControlRoom(signing_secret=DEMO_ROOM_SECRET).start()
     sms = FakeMsg91(authkey=DEMO_SMS_AUTHKEY).start()
@@ -401,7 +427,10 @@ def db_counts(db: Path) -> dict[str, Any]:
         states = dict(
             conn.execute("SELECT state, count(*) FROM deliveries GROUP BY state")
         )
-    return {"alerts": alerts, "deliveries": states}
+        retried = conn.execute(
+            "SELECT count(*) FROM deliveries WHERE attempts > 1"
+        ).fetchone()[0]
+    return {"alerts": alerts, "deliveries": states, "retried": retried}
 
 
 def wait_drained(stack: Stack, *, timeout_s: float) -> tuple[dict[str, Any], float]:
@@ -490,6 +519,7 @@ class WrkRun:
     wrapped: bool
     bodies: int
     cpu: dict[str, float | None] = field(default_factory=dict)
+    tcp: dict[str, int] = field(default_factory=dict)
     output: str = ""
 
     @property
@@ -559,6 +589,7 @@ def run_wrk(
         wrapped=data["wrapped"],
         bodies=data["bodies"],
         cpu=cpu,
+        tcp=cpu_watch.tcp,
         output=output,
     )
 
@@ -688,6 +719,7 @@ def receipt_to_room(stack: Stack, *, count: int, rate: float) -> dict[str, Any]:
         "stored": stored,
         "drain_s_after_last_answer": drain_s,
         "cpu": cpu,
+        "tcp": watch.tcp,
     }
 
 
@@ -724,6 +756,10 @@ def machine_info(wrk: str, workdir: Path) -> dict[str, Any]:
         "tmp_filesystem": run("stat", "-f", "-c", "%T", str(workdir)),
         "git_commit": run("git", "rev-parse", "--short", "HEAD"),
         "git_dirty": bool(run("git", "status", "--porcelain", "--", "app")),
+        # Identifies uncommitted changes to what is measured, if any.
+        "git_diff_sha1": hashlib.sha1(
+            run("git", "diff", "HEAD", "--", "app", "pyproject.toml").encode()
+        ).hexdigest()[:12],
     }
 
 
@@ -792,8 +828,15 @@ def report(results: dict[str, Any]) -> list[str]:
         f"deliveries, {done} of them sent when wrk stopped, the last "
         f"{fmt(drain['drain_s'])} s later; the room verified "
         f"{drain['room_accepted']} POSTs ({drain['room_distinct']} distinct "
-        f"webhook-ids), the gateway took {drain['sms_accepted']}"
+        f"webhook-ids), the gateway took {drain['sms_accepted']}; "
+        f"{drain['retried']} retried"
     )
+    tcp = {k: bare["tcp"].get(k, 0) + svc["tcp"].get(k, 0) for k in svc["tcp"]}
+    if any(tcp.values()):
+        print(
+            f"TCP during the runs: {tcp.get('listen_overflows')} SYNs dropped at a "
+            f"full accept queue, {tcp.get('syn_retransmits')} resent"
+        )
 
     header = (
         f"{'receipt to room':24} {'rate/s':>6} {'p50 ms':>8} {'p99 ms':>8} "
@@ -819,12 +862,14 @@ def report(results: dict[str, Any]) -> list[str]:
         "fixed schedule whatever the answers take)"
     )
     for room in results["receipt_to_room"]:
-        cpu = room["cpu"]
+        cpu, tcp = room["cpu"], room["tcp"]
         names = ("server", "receivers", "driver")
         shares = ", ".join(f"{name} {fmt(cpu.get(name), 2)}" for name in names)
         print(
-            f"  CPU at {room['rate_per_s']:g}/s: {shares}, "
-            f"the rest {fmt(cpu.get('other'), 2)}"
+            f"  at {room['rate_per_s']:g}/s: CPU {shares}, the rest "
+            f"{fmt(cpu.get('other'), 2)}; deliveries retried "
+            f"{room['stored']['retried']}; SYNs dropped "
+            f"{tcp.get('listen_overflows')}, resent {tcp.get('syn_retransmits')}"
         )
 
     for label, run in (("bare", bare), ("service", svc)):
@@ -848,6 +893,24 @@ def report(results: dict[str, Any]) -> list[str]:
             problems.append(f"{rate}: webhook answers {room['statuses']}")
         if min(room["room_arrived"], room["sms_arrived"]) < room["alerts"]:
             problems.append(f"{rate}: not every alert reached the room and gateway")
+    noisy = [
+        f"{label} ({other:.2f} cores)"
+        for label, other in [
+            ("bare run", bare["cpu"].get("other") or 0.0),
+            ("service run", svc["cpu"].get("other") or 0.0),
+        ]
+        + [
+            (f"receipt run at {r['rate_per_s']:g}/s", r["cpu"].get("other") or 0.0)
+            for r in results["receipt_to_room"]
+        ]
+        if other > NOISE_CORES
+    ]
+    results["noisy"] = noisy
+    if noisy:
+        print(
+            "\nNOTE: something else used the CPU during " + ", ".join(noisy) + "; "
+            "those figures are lower than a quiet machine gives. Run again."
+        )
     if problems:
         print("\nPROBLEMS:\n  " + "\n  ".join(problems))
     return problems
@@ -866,6 +929,7 @@ def wrk_summary(run: WrkRun) -> dict[str, Any]:
         "wrapped": run.wrapped,
         "bodies": run.bodies,
         "cpu": run.cpu,
+        "tcp": run.tcp,
         "wrk_output": run.output,
     }
 
@@ -944,6 +1008,7 @@ def main(argv: list[str] | None = None) -> int:
                 "warmup_wrapped": warm.wrapped,
                 "deliveries": stored["deliveries"],
                 "deliveries_when_wrk_stopped": at_stop["deliveries"],
+                "retried": stored["retried"],
                 "drain_s": drain_s,
                 **stack.receivers.ask("counts"),
             }
