@@ -1,4 +1,5 @@
-"""The ``redflag-relay`` command: serve, demo, lookup, check-config, migrate."""
+"""The ``redflag-relay`` command: serve, worker, demo, lookup, check-config, migrate,
+replay, roster and keys."""
 
 from __future__ import annotations
 
@@ -105,16 +106,18 @@ def check_config(
 
 @cli.command()
 def worker() -> None:
-    """Deliver only: claim and send queued deliveries, without receiving webhooks.
+    """Deliver and escalate only: send queued deliveries and take due escalation
+    steps, without receiving webhooks.
 
     Run as many as needed against one PostgreSQL database.
     """
     import asyncio
 
     from app.clock import SystemClock
-    from app.delivery_runtime import delivering
+    from app.delivery_runtime import delivering, escalating, paging_for
     from app.logs import configure_logging
     from app.main import checked_rooms
+    from app.roster import Roster
     from app.store import Store
 
     settings = _settings()
@@ -128,9 +131,23 @@ def worker() -> None:
         store = Store(settings.database_url, synchronous=settings.sqlite_synchronous)
         store.start()
         try:
-            async with delivering(
-                settings=settings, rooms=rooms, store=store, clock=SystemClock()
-            ):
+            clock = SystemClock()
+            async with contextlib.AsyncExitStack() as stack:
+                delivery = await stack.enter_async_context(
+                    delivering(settings=settings, rooms=rooms, store=store, clock=clock)
+                )
+                if settings.escalation_enabled:
+                    await stack.enter_async_context(
+                        escalating(
+                            settings=settings,
+                            paging=paging_for(
+                                settings, rooms, Roster.from_config(rooms)
+                            ),
+                            store=store,
+                            clock=clock,
+                            on_pages=delivery.wake,
+                        )
+                    )
                 await asyncio.Event().wait()
         finally:
             store.close()
@@ -316,6 +333,83 @@ def roster_show(
         typer.echo("nobody on shift: escalation goes past this slot")
     for person in on.people:
         typer.echo(f"  {person.id}  {person.name}")
+
+
+keys_cli = typer.Typer(
+    help="API keys of the control rooms (stored hashed; shown once).",
+    no_args_is_help=True,
+)
+cli.add_typer(keys_cli, name="keys")
+
+
+def _write(work):  # type: ignore[no-untyped-def]
+    """Run one write against the configured database, migrated first."""
+    from app.store import Store, migrate
+
+    settings = _settings()
+    migrate(settings.database_url)
+    store = Store(settings.database_url, synchronous=settings.sqlite_synchronous)
+    try:
+        return store.write_sync(work)
+    finally:
+        store.close()
+
+
+@keys_cli.command("create")
+def keys_create(
+    room: Annotated[
+        str | None, typer.Option(help="The control room the key acts for.")
+    ] = None,
+    admin: Annotated[
+        bool, typer.Option("--admin", help="A key that sees every room.")
+    ] = False,
+    label: Annotated[str, typer.Option(help="Who holds it, for the list.")] = "",
+) -> None:
+    """Create a key and print it once; only its hash is stored."""
+    from app.api_keys import create_key
+    from app.clock import SystemClock
+    from app.main import checked_rooms
+
+    if (room is None) == (not admin):
+        _fail("give either --room ID or --admin")
+    if room is not None:
+        try:
+            known = {r.id for r in checked_rooms(_settings()).rooms}
+        except ConfigError as exc:
+            _fail(str(exc))
+        if room not in known:
+            _fail(f"no room {room!r} in the rooms file")
+    now = SystemClock().now()
+    key_id, key = _write(
+        lambda conn: create_key(
+            conn, room_id=room, is_admin=admin, label=label, now=now
+        )
+    )
+    typer.echo(f"key id: {key_id}", err=True)
+    typer.echo(key)
+
+
+@keys_cli.command("list")
+def keys_list() -> None:
+    """Every key: id, room, label, created, revoked (never the key itself)."""
+    from app.api_keys import list_keys
+
+    for row in _write(list_keys):
+        who = "admin" if row["is_admin"] else row["room_id"]
+        revoked = f"revoked {row['revoked_at']:%Y-%m-%d}" if row["revoked_at"] else ""
+        typer.echo(f"{row['key_id']}  {who:<16} {row['label']:<24} {revoked}".rstrip())
+
+
+@keys_cli.command("revoke")
+def keys_revoke(key_id: str) -> None:
+    """Revoke a key at once."""
+    from app.api_keys import revoke_key
+    from app.clock import SystemClock
+
+    now = SystemClock().now()
+    if not _write(lambda conn: revoke_key(conn, key_id=key_id, now=now)):
+        _fail(f"no active key {key_id!r}")
+    typer.echo(f"revoked {key_id}")
 
 
 def main() -> None:

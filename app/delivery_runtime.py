@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
 
 import httpx
 import structlog
 
 from app.circuit import CircuitBreaker
 from app.clock import Clock, SystemClock
+from app.escalation import Escalator, Paging
 from app.notifiers.base import Notifier
 from app.notifiers.http import USER_AGENT, HttpNotifier
 from app.notifiers.msg91 import Msg91Gateway
@@ -23,6 +25,7 @@ from app.notifiers.sms import SmsGateway, SmsNotifier, default_template_text
 from app.notifiers.twilio import TwilioGateway
 from app.outbox import RetryPolicy, release_leases
 from app.room_config import RoomsConfig
+from app.roster import Roster
 from app.settings import Settings
 from app.sms_text import DltTemplate
 from app.store import Store
@@ -91,6 +94,38 @@ async def delivering(
         await client.aclose()
 
 
+def paging_for(settings: Settings, rooms: RoomsConfig, roster: Roster) -> Paging:
+    return Paging(
+        rooms=rooms,
+        roster=roster,
+        link_secret=settings.link_key,
+        link_ttl=timedelta(hours=settings.link_ttl_h),
+    )
+
+
+@contextlib.asynccontextmanager
+async def escalating(
+    *,
+    settings: Settings,
+    paging: Paging,
+    store: Store,
+    clock: Clock,
+    on_pages: Callable[[], None],
+) -> AsyncIterator[Escalator]:
+    """The escalator's loop, for as long as the context is open."""
+    escalator = Escalator(
+        store=store, paging=paging, clock=clock, poll_s=settings.escalation_poll_s
+    )
+    escalator.on_pages = on_pages
+    task = asyncio.create_task(escalator.run(), name="escalator")
+    try:
+        yield escalator
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 def notifiers(settings: Settings, client: httpx.AsyncClient) -> dict[str, Notifier]:
     breaker = CircuitBreaker(
         failure_threshold=settings.breaker_failures,
@@ -118,6 +153,7 @@ def notifiers(settings: Settings, client: httpx.AsyncClient) -> dict[str, Notifi
                 max_variable_length=settings.sms_max_variable_length,
             ),
             breaker=breaker,
+            link_secret=settings.link_key,
         )
     return found
 

@@ -10,8 +10,13 @@
     │   ├── NotAWebhook             400 not_a_webhook
     │   ├── HandshakeRejected       400 challenge_missing | challenge_invalid |
     │   │                               mode_invalid; 403 verify_token_mismatch
-    │   ├── NotFound                404 not_found
-    │   └── MethodNotAllowed        405 method_not_allowed
+    │   ├── NotFound                404 not_found | alert_not_found
+    │   ├── MethodNotAllowed        405 method_not_allowed
+    │   ├── Unauthenticated         401 key_missing | key_invalid
+    │   ├── InvalidRequest          422 invalid_request | outcome_invalid |
+    │   │                               idempotency_key_invalid
+    │   └── Conflict                409 already_resolved | not_acknowledged |
+    │                                   idempotency_key_reused | link_used
     ├── StoreUnavailable            503 store_unavailable (the partner retries)
     └── ConfigError                 raised at start-up; never reaches a response
     DeliveryError                   a notifier's failure; retryable or permanent
@@ -90,6 +95,24 @@ class MethodNotAllowed(RequestRejected):
     status_code = 405
     code = "method_not_allowed"
     message = "This method is not allowed here."
+
+
+class Unauthenticated(RequestRejected):
+    status_code = 401
+    code = "key_invalid"
+    message = "The API key is missing, unknown or revoked."
+
+
+class InvalidRequest(RequestRejected):
+    status_code = 422
+    code = "invalid_request"
+    message = "The request's body or parameters are not valid."
+
+
+class Conflict(RequestRejected):
+    status_code = 409
+    code = "conflict"
+    message = "The alert is not in a state that allows this."
 
 
 class StoreUnavailable(RelayError):

@@ -24,17 +24,19 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app.clock import Clock
+from app.escalation import Paging, grant_rooms, take_step
+from app.escalation_policy import TEST_POLICY
 from app.gazetteer import Gazetteer, Placement
 from app.metrics import ALERTS, WEBHOOKS
 from app.models import Alert, AlertRevision, Event
-from app.outbox import deliveries, plan_rows
 from app.payload import IncomingAlert, expand_meta, expand_standard, risk_rank
 from app.receiving import check_json_type, decode_body, parse_json
 from app.room_config import RoomsConfig
-from app.routing import Route, route_alert
+from app.routing import Route, route_alert, route_test_alert
 from app.settings import Settings
 from app.signatures import META_HEADER, verify_meta, verify_standard
 from app.store import Store, as_utc
+from app.timeline import append, entry
 from app.wakeup import notify_outbox
 
 log = structlog.get_logger(__name__)
@@ -77,6 +79,7 @@ class Intake:
         store: Store,
         gazetteer: Gazetteer,
         rooms: RoomsConfig,
+        paging: Paging,
         clock: Clock,
         webhook_clock: Clock | None = None,
         on_new_deliveries: Callable[[], None] = lambda: None,
@@ -85,6 +88,12 @@ class Intake:
         self._store = store
         self._gazetteer = gazetteer
         self._rooms = rooms
+        self._paging = paging
+        # Copied onto each alert, so a later change of the file leaves it alone.
+        self._policies = {
+            "actual": rooms.escalation.to_stored(),
+            "test": TEST_POLICY.to_stored(),
+        }
         self._clock = clock
         self._webhook_clock = webhook_clock or clock
         self._on_new_deliveries = on_new_deliveries
@@ -179,9 +188,11 @@ class Intake:
             for key, value in incoming.location.items()
         }
         placement = self._gazetteer.place(location)
-        return _Planned(
-            incoming, placement, route_alert(placement=placement, rooms=self._rooms)
-        )
+        if incoming.status == "test":
+            route = route_test_alert(rooms=self._rooms)
+        else:
+            route = route_alert(placement=placement, rooms=self._rooms)
+        return _Planned(incoming, placement, route)
 
     def _write(
         self, conn: Connection, *, event_row: dict[str, Any], planned: list[_Planned]
@@ -200,17 +211,7 @@ class Intake:
             if alert_pk is None:
                 self._record_copy(conn, item=item, event_id=event_id, now=now)
                 continue
-            rows = plan_rows(
-                alert_pk=alert_pk,
-                room_channels=[
-                    (room_id, channel)
-                    for room_id in item.route.rooms
-                    for channel in self._rooms.room(room_id).channels
-                ],
-                now=now,
-            )
-            if rows:
-                conn.execute(insert(deliveries), rows)
+            self._start_alert(conn, item=item, alert_pk=alert_pk, ref=ref, now=now)
             created.append((ref, item.route.kind))
 
         if created:
@@ -222,9 +223,65 @@ class Intake:
             )
         return Accepted(event_id, len(planned), len(created)), created
 
-    @staticmethod
+    def _start_alert(
+        self,
+        conn: Connection,
+        *,
+        item: _Planned,
+        alert_pk: int,
+        ref: str,
+        now: datetime,
+    ) -> None:
+        """Record how the alert was placed and routed, and take the first step."""
+        placement, route = item.placement, item.route
+        grant_rooms(
+            conn, alert_pk=alert_pk, room_ids=set(route.rooms), now=now, reason="routed"
+        )
+        append(
+            conn,
+            [
+                entry(alert_pk, at=now, kind="received", status=item.incoming.status),
+                entry(
+                    alert_pk,
+                    at=now,
+                    kind="placed",
+                    district=placement.district,
+                    police_district=placement.police_district,
+                    confidence=placement.confidence,
+                    flags=list(placement.flags),
+                ),
+                entry(
+                    alert_pk,
+                    at=now,
+                    kind="routed",
+                    rooms=list(route.rooms),
+                    reason=route.reason,
+                    flags=list(route.flags),
+                ),
+            ],
+        )
+        take_step(
+            conn,
+            alert={
+                "id": alert_pk,
+                "ref": ref,
+                "rooms": list(route.rooms),
+                "received_at": now,
+                "escalation_policy": self._policies[item.incoming.status],
+            },
+            level=0,
+            now=now,
+            paging=self._paging,
+        )
+
     def _insert_alert(
-        conn: Connection, *, item: _Planned, event_id: int, ref: str, now: datetime
+        self,
+        conn: Connection,
+        *,
+        item: _Planned,
+        event_id: int,
+        ref: str,
+        now: datetime,
     ) -> int | None:
         """Insert the alert unless its ``alert_id`` exists; the unique constraint
         decides, so concurrent copies cannot both get in."""
@@ -250,6 +307,8 @@ class Intake:
             "rooms": list(route.rooms),
             "state": "notifying",
             "copies_received": 1,
+            "escalation_policy": self._policies[incoming.status],
+            "escalation_level": 0,
         }
         dialect_insert = (
             pg_insert if conn.dialect.name == "postgresql" else sqlite_insert

@@ -13,13 +13,21 @@ from typing import Any
 import structlog
 from fastapi import FastAPI
 
-from app import gateway_callbacks, health, metrics, webhooks
+from app import (
+    ack_links,
+    control_room_api,
+    gateway_callbacks,
+    health,
+    metrics,
+    webhooks,
+)
 from app.clock import Clock, SystemClock
-from app.delivery_runtime import delivering
+from app.delivery_runtime import delivering, escalating, paging_for
 from app.gazetteer import Gazetteer, load_gazetteer
 from app.http_errors import RequestIdMiddleware, install_error_handlers
 from app.intake import Intake
 from app.room_config import RoomsConfig, load_rooms
+from app.roster import Roster
 from app.schemas import payload_components
 from app.settings import Settings
 from app.store import Store
@@ -40,6 +48,7 @@ def create_app(
     gazetteer = gazetteer or load_gazetteer()
     clock = clock or SystemClock()
     webhook_clock = webhook_clock or clock
+    paging = paging_for(settings, rooms, Roster.from_config(rooms))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -55,11 +64,26 @@ def create_app(
                 )
             app.state.worker = worker
             app.state.wake_worker = worker.wake if worker else (lambda: None)
+            escalator = None
+            if settings.escalation_enabled:
+                escalator = await stack.enter_async_context(
+                    escalating(
+                        settings=settings,
+                        paging=paging,
+                        store=store,
+                        clock=clock,
+                        on_pages=app.state.wake_worker,
+                    )
+                )
+            app.state.escalator = escalator
+            # An acknowledgement changes what the escalator has to do at once.
+            app.state.on_alert_changed = escalator.wake if escalator else None
             app.state.intake = Intake(
                 settings=settings,
                 store=store,
                 gazetteer=gazetteer,
                 rooms=rooms,
+                paging=paging,
                 clock=clock,
                 webhook_clock=webhook_clock,
                 on_new_deliveries=app.state.wake_worker,
@@ -80,12 +104,16 @@ def create_app(
     )
     app.state.settings = settings
     app.state.rooms = rooms
+    app.state.paging = paging
+    app.state.on_alert_changed = None
     install_error_handlers(app)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(webhooks.router)
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(gateway_callbacks.router)
+    app.include_router(control_room_api.router)
+    app.include_router(ack_links.router)
     _document_payload(app)
     return app
 

@@ -24,8 +24,12 @@ def alert_document(
 ) -> dict[str, Any]:
     """The JSON body an HTTP control room receives for one delivery."""
     payload = alert["payload"]
+    test = "TEST " if alert["status"] == "test" else ""
+    district = alert["district"] or "unplaced"
+    risk = (alert["risk_level"] or "unknown").upper()
     document: dict[str, Any] = {
         "type": "red_flag.alert",
+        "headline": f"{test}RED FLAG {alert['ref']}: {district}, risk {risk}",
         "version": SCHEMA_VERSION,
         "reference": alert["ref"],
         "alert_id": alert["alert_id"],

@@ -25,6 +25,16 @@ RECEIPT_TO_DELIVERY = Histogram(
     ["channel"],
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 900),
 )
+ESCALATIONS = Counter(
+    "redflag_escalation_steps_total",
+    "Escalation steps taken, and those that found a gap (an empty slot, no one).",
+    ["outcome"],
+)
+ACKNOWLEDGEMENTS = Counter(
+    "redflag_alert_actions_total",
+    "Control-room actions on alerts (acknowledge, unacknowledge, resolve).",
+    ["action"],
+)
 
 router = APIRouter(tags=["operations"])
 

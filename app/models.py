@@ -6,6 +6,9 @@
 - ``AlertRevision``: every later copy of an alert (retries, updates), applied or not.
 - ``Delivery``: one message to one control room over one channel (the outbox).
 - ``DeliveryAttempt``: each try of a delivery and what came of it.
+- ``AlertRoom``: which rooms may see an alert; ``TimelineEntry``: what happened.
+- ``ApiKey``, ``IdempotentResponse``, ``AckToken``, ``Handover``: the control-room
+  API's keys and replays, acknowledgement links, and announced shift handovers.
 
 Times are stored in UTC. JSON columns hold text written by the service itself.
 """
@@ -79,6 +82,20 @@ class Alert(Base):
     undelivered: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=false()
     )
+    # Escalation: the policy as it was when the alert came in, the last step taken,
+    # and when the next one falls due (None once a person has acknowledged).
+    escalation_policy: Mapped[dict | None] = mapped_column(JSON)
+    escalation_level: Mapped[int] = mapped_column(
+        Integer, default=0, server_default=text("0")
+    )
+    next_escalation_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), index=True
+    )
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    acknowledged_by: Mapped[str | None] = mapped_column(String(80))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolution: Mapped[str | None] = mapped_column(String(32))
+    resolution_note: Mapped[str | None] = mapped_column(String(2000))
 
 
 class AlertRevision(Base):
@@ -124,6 +141,14 @@ class Delivery(Base):
     provider_message_id: Mapped[str | None] = mapped_column(String(128))
     gateway: Mapped[str | None] = mapped_column(String(16))
     report_state: Mapped[str | None] = mapped_column(String(16))
+    # Which escalation step planned it, and for a person (an officer on shift, a
+    # duty officer) rather than a room, who and at which number.
+    step: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    purpose: Mapped[str] = mapped_column(
+        String(16), default="alert", server_default=text("'alert'")
+    )
+    recipient: Mapped[str | None] = mapped_column(String(80))
+    address: Mapped[str | None] = mapped_column(String(20))
 
 
 class SmsMessage(Base):
@@ -171,3 +196,88 @@ class DeliveryAttempt(Base):
     status_code: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(String(64))
     duration_ms: Mapped[float] = mapped_column(Float)
+
+
+class AlertRoom(Base):
+    """A control room that may see and act on an alert: routed to it, or paged by
+    an escalation step."""
+
+    __tablename__ = "alert_rooms"
+
+    alert_pk: Mapped[int] = mapped_column(ForeignKey("alerts.id"), primary_key=True)
+    room_id: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+    since: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    reason: Mapped[str] = mapped_column(String(32))
+
+
+class TimelineEntry(Base):
+    """One thing that happened to an alert. Rows are only ever added."""
+
+    __tablename__ = "timeline"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    alert_pk: Mapped[int] = mapped_column(ForeignKey("alerts.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    kind: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(80))
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class ApiKey(Base):
+    """A control room's (or an administrator's) key; only a hash is kept."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(32), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    room_id: Mapped[str | None] = mapped_column(String(64))
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    label: Mapped[str] = mapped_column(String(80), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class IdempotentResponse(Base):
+    """The answer to a write call, kept so a retry under the same key gets it again."""
+
+    __tablename__ = "idempotent_responses"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    principal: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(200))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    body: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        Index("ux_idempotent_responses", "principal", "key", unique=True),
+    )
+
+
+class AckToken(Base):
+    """The token of an acknowledgement link: one alert, one recipient, a hash."""
+
+    __tablename__ = "ack_tokens"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    alert_pk: Mapped[int] = mapped_column(ForeignKey("alerts.id"), index=True)
+    recipient: Mapped[str] = mapped_column(String(80))
+    room_id: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Handover(Base):
+    """A shift start at a room whose open acknowledged alerts were announced."""
+
+    __tablename__ = "handovers"
+
+    room_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    shift_start: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), primary_key=True
+    )
+    announced_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    alerts: Mapped[int] = mapped_column(Integer)

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, u
 
 from app.models import Alert, Delivery, DeliveryAttempt, SmsMessage
 from app.store import as_utc
+from app.timeline import append, entry
 from app.wakeup import notify_outbox
 
 deliveries = Delivery.__table__
@@ -69,6 +70,10 @@ class Claimed:
     channel: str
     attempt: int
     alert: dict[str, Any]
+    # Set for a message to a person (an officer, an alternate number), not a room.
+    recipient: str | None = None
+    address: str | None = None
+    purpose: str = "alert"
 
 
 def plan_rows(
@@ -151,6 +156,9 @@ def claim_due(
             deliveries.c.room_id,
             deliveries.c.channel,
             deliveries.c.attempts,
+            deliveries.c.recipient,
+            deliveries.c.address,
+            deliveries.c.purpose,
             *_ALERT_COLUMNS,
         )
         .join(alerts, alerts.c.id == deliveries.c.alert_pk)
@@ -165,6 +173,9 @@ def claim_due(
             room_id=row["room_id"],
             channel=row["channel"],
             attempt=row["attempts"],
+            recipient=row["recipient"],
+            address=row["address"],
+            purpose=row["purpose"],
             alert={column.name: row[column.name] for column in _ALERT_COLUMNS}
             | {"received_at": as_utc(row["received_at"])},
         )
@@ -265,7 +276,51 @@ def record_outcomes(
         conn.execute(
             update(alerts).where(alerts.c.id.in_(dead_alerts)).values(undelivered=True)
         )
+        _hurry_failed_steps(conn, alert_pks=dead_alerts, now=settled[0][1].finished_at)
     return results
+
+
+def _hurry_failed_steps(
+    conn: Connection, *, alert_pks: set[int], now: datetime
+) -> None:
+    """An alert whose current escalation step has no message left that may still
+    arrive takes its next step at once instead of waiting for its time. (Repeats
+    keep their interval.)"""
+    still_live = (
+        select(deliveries.c.id)
+        .where(deliveries.c.alert_pk == alerts.c.id)
+        .where(deliveries.c.step == alerts.c.escalation_level)
+        .where(deliveries.c.state.in_(("pending", "sending", "delivered")))
+        .exists()
+    )
+    candidates = conn.execute(
+        select(alerts.c.id, alerts.c.escalation_level, alerts.c.escalation_policy)
+        .where(alerts.c.id.in_(alert_pks))
+        .where(alerts.c.state == "notifying")
+        .where(alerts.c.next_escalation_at > now)
+        .where(~still_live)
+    ).all()
+    hurried = [
+        row
+        for row in candidates
+        if row.escalation_level + 1
+        < len((row.escalation_policy or {}).get("steps", []))
+    ]
+    if not hurried:
+        return
+    conn.execute(
+        update(alerts)
+        .where(alerts.c.id.in_([row.id for row in hurried]))
+        .where(alerts.c.state == "notifying")
+        .values(next_escalation_at=now)
+    )
+    append(
+        conn,
+        [
+            entry(row.id, at=now, kind="step_failed", level=row.escalation_level)
+            for row in hurried
+        ],
+    )
 
 
 def record_outcome(

@@ -35,6 +35,7 @@ from app.districts import (
     police_districts,
 )
 from app.errors import ConfigError
+from app.escalation_policy import DEFAULT_POLICY, EscalationPolicy
 from app.settings import decode_whsec, secret_is_placeholder
 
 _ENV_REF = re.compile(r"\$\{([A-Z0-9_]+)(?::-([^}]*))?\}")
@@ -117,6 +118,8 @@ class Shift(BaseModel):
     @field_validator("start", "end", mode="before")
     @classmethod
     def _clock_time(cls, value: object) -> dt.time:
+        if isinstance(value, dt.time):
+            return value
         if isinstance(value, int):
             # YAML 1.1 reads an unquoted 22:00 as the number 1320.
             raise ValueError('write the time in quotes, as "22:00"')
@@ -208,6 +211,7 @@ class RoomsConfig(BaseModel):
     districts_on_fallback: list[str] = Field(default_factory=list)
     # Alerts with status "test" go here only; to the fallback room when unset.
     test_room: str | None = None
+    escalation: EscalationPolicy = DEFAULT_POLICY
     rooms: list[ControlRoom] = Field(min_length=1)
     timezone: str = DEFAULT_TIMEZONE
     shifts: list[Shift] = Field(

@@ -77,8 +77,11 @@ class Roster:
         people: list[Person],
         timezone: str,
         rotations: dict[str, Rotation | None],
+        test_room: str | None = None,
     ) -> None:
         self.zone = ZoneInfo(timezone)
+        # The test room takes drills only and pages nobody, so it needs no roster.
+        self._test_room = test_room
         self._rooms = {room.id: room for room in rooms}
         self._shifts = sorted(shifts, key=lambda shift: shift.start)
         self._people = {person.id: person for person in people}
@@ -94,6 +97,7 @@ class Roster:
             people=config.people,
             timezone=config.timezone,
             rotations={room.id: config.rotation_of(room) for room in config.rooms},
+            test_room=config.test_room,
         )
 
     def person(self, person_id: str) -> Person:
@@ -139,7 +143,11 @@ class Roster:
             return problems
         problems.extend(self._missing_roles())
 
-        without_roster = {r.id for r in self._rooms.values() if r.roster is None}
+        without_roster = {
+            r.id
+            for r in self._rooms.values()
+            if r.roster is None or r.id == self._test_room
+        }
         for slot in self._slots(start, start + dt.timedelta(days=days)):
             filled = [
                 self._fill(room, slot)
@@ -159,6 +167,8 @@ class Roster:
     def _missing_roles(self) -> list[RosterProblem]:
         problems = []
         for room in self._rooms.values():
+            if room.id == self._test_room:
+                continue
             if room.roster is None:
                 problems.append(
                     RosterProblem("gap", f"{room.id}: no roster", room=room.id)

@@ -12,6 +12,8 @@ The rules, in order:
 5. A placement whose signals conflict goes to the chosen room and, flagged
    ``conflict``, to the state fallback room too, so the command centre can judge.
 
+An alert with status ``test`` goes to the test room only (``route_test_alert``).
+
 Every rule ends in at least one room: an alert always reaches a human.
 """
 
@@ -24,7 +26,7 @@ from app.districts import KOTA, KOTA_CITY, KOTA_RURAL
 from app.gazetteer import Placement
 from app.room_config import RoomsConfig
 
-RouteKind = Literal["kota", "district", "fallback"]
+RouteKind = Literal["kota", "district", "fallback", "test"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +89,13 @@ def route_alert(*, placement: Placement, rooms: RoomsConfig) -> Route:
             (*route.flags, "conflict"),
         )
     return route
+
+
+def route_test_alert(*, rooms: RoomsConfig) -> Route:
+    """A test alert reaches the test room only (the fallback room when none is set),
+    wherever it says the person is."""
+    room = rooms.test_room or rooms.fallback_room
+    return Route("test", (room,), "test_alert", ("test",))
 
 
 def _route_outside(*, placement: Placement, rooms: RoomsConfig) -> Route:

@@ -98,6 +98,11 @@ class Settings(BaseSettings):
     twilio_from: str = ""
 
     admin_key: SecretStr = SecretStr("")
+    # Signs the acknowledgement links in SMS (/a/<token>); the same on every replica.
+    link_secret: SecretStr = SecretStr("")
+    link_ttl_h: float = Field(default=24.0, gt=0)
+    escalation_enabled: bool = True
+    escalation_poll_s: float = Field(default=1.0, gt=0)
     breaker_failures: int = Field(default=5, ge=1)
     breaker_cooldown_s: float = Field(default=30.0, gt=0)
 
@@ -135,6 +140,7 @@ class Settings(BaseSettings):
         "sms_report_token",
         "twilio_auth_token",
         "admin_key",
+        "link_secret",
     )
     @classmethod
     def _trim(cls, value: SecretStr) -> SecretStr:
@@ -159,6 +165,14 @@ class Settings(BaseSettings):
         return [
             decode_whsec(s.get_secret_value()) for s in self.standard_webhook_secrets
         ]
+
+    @property
+    def link_key(self) -> bytes:
+        """The key of the acknowledgement links; a fixed one in demo mode only."""
+        secret = self.link_secret.get_secret_value()
+        if not secret and self.demo_mode:
+            secret = "demo-link-secret-not-for-production"
+        return secret.encode()
 
     @property
     def meta_app_keys(self) -> list[bytes]:
@@ -196,6 +210,8 @@ class Settings(BaseSettings):
                 )
         if self.admin_key.get_secret_value():
             named.append(("REDFLAG_ADMIN_KEY", self.admin_key))
+        if sms_enabled:
+            named.append(("REDFLAG_LINK_SECRET", self.link_secret))
         for name, secret in named:
             if secret_is_placeholder(secret.get_secret_value()):
                 problems.append(f"{name} is empty or a placeholder")

@@ -200,6 +200,7 @@ class DeliveryWorker:
             channel=claimed.channel,
             attempt=claimed.attempt,
             alert=claimed.alert,
+            address=claimed.address,
         )
         try:
             return await notifier.send(outbound)

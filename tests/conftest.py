@@ -17,6 +17,7 @@ from app.demo import (
     DEMO_SMS_AUTHKEY,
     demo_settings,
 )
+from app.escalation_policy import EscalationPolicy, Notify, Step
 from app.fake_receivers import FakeControlRoom, FakeMsg91
 from app.local_server import ServiceThread
 from app.main import create_app
@@ -53,8 +54,24 @@ def sms() -> Iterator[FakeMsg91]:
     server.stop()
 
 
-def example_rooms(room_url: str) -> RoomsConfig:
-    return load_rooms(
+# The delivery tests look at a room's own channels, so their alerts page the rooms
+# they were routed to and nobody else; the escalation tests use the full policy.
+ROOMS_ONLY = EscalationPolicy(
+    steps=[
+        Step(
+            after_minutes=0,
+            notify=[Notify(target="routed_room", channels=["http", "sms"])],
+        )
+    ]
+)
+
+
+def example_rooms(
+    room_url: str, *, escalation: EscalationPolicy | None = ROOMS_ONLY
+) -> RoomsConfig:
+    """The example rooms file against the fakes; ``escalation=None`` keeps the
+    file's own policy."""
+    rooms = load_rooms(
         EXAMPLE_ROOMS_FILE,
         demo_mode=True,
         environ={
@@ -62,6 +79,9 @@ def example_rooms(room_url: str) -> RoomsConfig:
             "REDFLAG_ROOM_SIGNING_SECRET": DEMO_ROOM_SECRET,
         },
     )
+    if escalation is None:
+        return rooms
+    return rooms.model_copy(update={"escalation": escalation})
 
 
 @pytest.fixture

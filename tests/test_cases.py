@@ -11,6 +11,7 @@ import pytest
 
 from app.demo import Demo, check_case, delivery_table, load_cases
 from tests.databases import Databases
+from tests.test_notifiers import wait_until
 
 CASES = load_cases()
 
@@ -68,4 +69,8 @@ def test_every_alert_of_the_cases_reaches_each_of_its_rooms_once_per_channel(
     assert {r.path.removeprefix("/rooms/") for r in received} == {
         room for _, room, channel in expected if channel == "http"
     }
-    assert all(row["state"] == "delivered" for row in delivery_table(demo.settings))
+    wait_until(
+        lambda: all(
+            row["state"] == "delivered" for row in delivery_table(demo.settings)
+        )
+    )

@@ -68,7 +68,7 @@ def test_check_config_passes_the_example_in_demo_mode(monkeypatch) -> None:
     result = runner.invoke(cli, ["check-config"])
 
     assert result.exit_code == 0, result.output
-    assert "43 rooms" in result.stdout
+    assert "44 rooms" in result.stdout
 
 
 def test_check_config_refuses_placeholder_secrets(monkeypatch) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 
 import httpx
@@ -85,7 +86,9 @@ def test_sms_text_holds_no_personal_data(
     [request] = sms.wait_for(1)
 
     recipient = request.json()["recipients"][0]
-    assert set(recipient) == {"mobiles", "ref", "district", "risk"}
+    assert set(recipient) == {"mobiles", "ref", "district", "risk", "link"}
+    # The link is an acknowledgement token: random-looking, not derived from the alert.
+    assert re.fullmatch(r"[A-Za-z0-9_-]{22}", recipient["link"])
     assert_clean(request.body.decode())
 
 

@@ -36,7 +36,10 @@ def test_the_example_covers_every_district() -> None:
     rooms = load_rooms(EXAMPLE_ROOMS_FILE, demo_mode=True, environ=ENV)
 
     assert rooms.fallback_room == "abhay-jaipur"
-    assert len(rooms.rooms) == 43
+    assert rooms.test_room == "test-desk"
+    # A room per district but Kota, Kota City and Kota Rural, the command centre,
+    # and the test desk.
+    assert len(rooms.rooms) == 44
 
 
 def test_a_district_without_a_room_is_refused_by_name(tmp_path: Path) -> None:

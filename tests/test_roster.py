@@ -214,7 +214,8 @@ def test_the_example_gives_every_room_a_roster_duty_officer_and_supervisor() -> 
     rooms = load_rooms(EXAMPLE_ROOMS_FILE, demo_mode=True, environ=ENV)
     roster = Roster.from_config(rooms)
 
-    for control_room in rooms.rooms:
+    # The test desk takes drills only and pages nobody, so it has no roster.
+    for control_room in (r for r in rooms.rooms if r.id != rooms.test_room):
         on = roster.on_shift(control_room.id, utc("2026-12-03T19:00:00Z"))
         assert on.people, control_room.id
         assert roster.duty_officer(control_room.id) is not None

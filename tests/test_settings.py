@@ -65,9 +65,21 @@ def test_demo_mode_accepts_the_demo_secrets() -> None:
 
 
 def test_real_secrets_pass() -> None:
-    settings = Settings(**REAL, sms_authkey="4f6a9c0d2e7b", sms_template_id="1207")
+    settings = Settings(
+        **REAL,
+        sms_authkey="4f6a9c0d2e7b",
+        sms_template_id="1207",
+        link_secret="9b1c7e3a5d2f8046",
+    )
 
     settings.check_secrets(sms_enabled=True)
+
+
+def test_sms_needs_a_link_secret_outside_demo_mode() -> None:
+    settings = Settings(**REAL, sms_authkey="4f6a9c0d2e7b", sms_template_id="1207")
+
+    with pytest.raises(ConfigError, match="REDFLAG_LINK_SECRET"):
+        settings.check_secrets(sms_enabled=True)
 
 
 def test_secrets_never_print() -> None:

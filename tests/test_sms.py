@@ -11,6 +11,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from app.ack_links import link_token
 from app.circuit import CircuitBreaker
 from app.demo import DEMO_SMS_AUTHKEY
 from app.errors import DeliveryError
@@ -220,7 +221,10 @@ def send(
                         )
                     )
             notifier = SmsNotifier(
-                gateways=chosen, template=template, breaker=breaker or CircuitBreaker()
+                gateways=chosen,
+                template=template,
+                breaker=breaker or CircuitBreaker(),
+                link_secret=b"test-link-secret",
             )
             return await notifier.send(message or outbound())
 
@@ -244,6 +248,7 @@ def test_msg91_request_has_the_flow_api_shape(sms: FakeMsg91) -> None:
             "ref": "RF-ABCDEFG",
             "district": "Kota",
             "risk": "HIGH",
+            "link": link_token(secret=b"test-link-secret", idempotency_key="msg_1"),
         }
     ]
     assert result.gateway == "msg91"

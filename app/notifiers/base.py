@@ -23,6 +23,8 @@ class Outbound:
     channel: str
     attempt: int
     alert: dict[str, Any]
+    # A person's (or an alternate) number; None sends to the room's own numbers.
+    address: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 import structlog
 
+from app.ack_links import link_token
 from app.circuit import CircuitBreaker
 from app.errors import DeliveryError
 from app.notifiers.base import Outbound, SendResult
@@ -23,7 +24,7 @@ from app.sms_text import DltTemplate, InvalidNumber, TemplateMismatch, normalise
 log = structlog.get_logger(__name__)
 
 # The order in which the template's {#var#} slots are filled.
-TEMPLATE_SLOTS = ("ref", "district", "risk", "ref")
+TEMPLATE_SLOTS = ("ref", "district", "risk", "link")
 
 
 def default_template_text(public_base_url: str) -> str:
@@ -35,13 +36,15 @@ def default_template_text(public_base_url: str) -> str:
     )
 
 
-def pager_values(alert: dict[str, Any]) -> dict[str, str]:
-    """What an SMS may say about an alert: nothing that identifies the person."""
+def pager_values(alert: dict[str, Any], *, link: str) -> dict[str, str]:
+    """What an SMS may say about an alert: nothing that identifies the person.
+    ``link`` is the acknowledgement link's token."""
     reference = alert["ref"]
     return {
         "ref": ("TEST " + reference) if alert["status"] == "test" else reference,
         "district": (alert["district"] or "UNPLACED")[:30],
         "risk": (alert["risk_level"] or "unknown").upper(),
+        "link": link,
     }
 
 
@@ -64,18 +67,26 @@ class SmsNotifier:
         gateways: list[SmsGateway],
         template: DltTemplate,
         breaker: CircuitBreaker,
+        link_secret: bytes,
     ):
         self._gateways = gateways
         self._template = template
         self._breaker = breaker
+        self._link_secret = link_secret
 
     async def send(self, outbound: Outbound) -> SendResult:
-        sms = outbound.room.sms
-        if sms is None:
+        if outbound.address is not None:
+            raw_numbers = [outbound.address]
+        elif outbound.room.sms is not None:
+            raw_numbers = outbound.room.sms.numbers
+        else:
             raise DeliveryError("room_has_no_sms_channel", retryable=False)
-        numbers = self._numbers(sms.numbers, room_id=outbound.room.id)
+        numbers = self._numbers(raw_numbers, room_id=outbound.room.id)
 
-        values = pager_values(outbound.alert)
+        token = link_token(
+            secret=self._link_secret, idempotency_key=outbound.idempotency_key
+        )
+        values = pager_values(outbound.alert, link=token)
         try:
             text = self._template.render([values[slot] for slot in TEMPLATE_SLOTS])
         except TemplateMismatch as exc:
