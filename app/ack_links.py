@@ -1,18 +1,20 @@
 """Acknowledgement links: an SMS carries ``/a/<token>``; the officer opens it and
 confirms with their room's key.
 
-The token is 128 bits from HMAC-SHA256 under ``REDFLAG_LINK_SECRET`` over the
-delivery's idempotency key, so the sender can rebuild it at send time and only its
-hash is stored. It is bound to one alert and one recipient (the delivery's), and it
-expires. A token is not a credential by itself: the page asks for the key.
+The token is 128 random bits, drawn when the worker claims an SMS delivery. Its
+hash is stored in the claim's transaction, so the link works before the message
+leaves, and the token itself is kept nowhere but in the message. It is bound to one
+alert and one recipient (the delivery's), and it expires. Each attempt of a delivery
+carries a new token; all of them work until they expire. A token is not a
+credential by itself: the page asks for the room's key.
 """
 
 from __future__ import annotations
 
-import base64
+import dataclasses
 import hashlib
-import hmac
-from datetime import datetime
+import secrets
+from datetime import datetime, timedelta
 from functools import partial
 from html import escape
 from typing import Any
@@ -20,12 +22,13 @@ from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from app import alert_actions
 from app.api_keys import Principal, authenticate
 from app.errors import Conflict
 from app.models import AckToken, Alert, AlertRoom
+from app.outbox import Claimed
 from app.store import as_utc
 
 ack_tokens = AckToken.__table__
@@ -34,32 +37,39 @@ alert_rooms = AlertRoom.__table__
 TOKEN_LENGTH = 22  # 16 bytes in URL-safe base64, without padding
 
 
-def link_token(*, secret: bytes, idempotency_key: str) -> str:
-    digest = hmac.new(secret, idempotency_key.encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode()
+def new_token() -> str:
+    return secrets.token_urlsafe(16)
 
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def token_rows(
-    *,
-    secret: bytes,
-    idempotency_key: str,
-    alert_pk: int,
-    recipient: str,
-    room_id: str,
-    expires_at: datetime,
-) -> dict[str, Any]:
-    token = link_token(secret=secret, idempotency_key=idempotency_key)
-    return {
-        "token_hash": token_hash(token),
-        "alert_pk": alert_pk,
-        "recipient": recipient,
-        "room_id": room_id,
-        "expires_at": expires_at,
-    }
+def issue_links(
+    conn: Connection, claimed: list[Claimed], *, now: datetime, ttl: timedelta
+) -> list[Claimed]:
+    """Give each claimed SMS a new link token and store its hash; other channels
+    come back as they were."""
+    issued = [
+        dataclasses.replace(item, link_token=new_token())
+        if item.channel == "sms"
+        else item
+        for item in claimed
+    ]
+    rows = [
+        {
+            "token_hash": token_hash(item.link_token),
+            "alert_pk": item.alert_pk,
+            "recipient": item.recipient or f"room:{item.room_id}",
+            "room_id": item.room_id,
+            "expires_at": now + ttl,
+        }
+        for item in issued
+        if item.link_token is not None
+    ]
+    if rows:
+        conn.execute(insert(ack_tokens), rows)
+    return issued
 
 
 def find_token(conn: Connection, *, token: str, now: datetime) -> dict[str, Any] | None:

@@ -75,6 +75,7 @@ async def delivering(
         batch=settings.worker_batch,
         concurrency=settings.worker_concurrency,
         lease_s=settings.lease_s,
+        link_ttl=timedelta(hours=settings.link_ttl_h),
     )
     tasks = [asyncio.create_task(worker.run(), name="delivery-worker")]
     if not settings.is_sqlite:
@@ -98,8 +99,6 @@ def paging_for(settings: Settings, rooms: RoomsConfig, roster: Roster) -> Paging
     return Paging(
         rooms=rooms,
         roster=roster,
-        link_secret=settings.link_key,
-        link_ttl=timedelta(hours=settings.link_ttl_h),
     )
 
 
@@ -153,7 +152,6 @@ def notifiers(settings: Settings, client: httpx.AsyncClient) -> dict[str, Notifi
                 max_variable_length=settings.sms_max_variable_length,
             ),
             breaker=breaker,
-            link_secret=settings.link_key,
         )
     return found
 

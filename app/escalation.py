@@ -31,12 +31,11 @@ from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from app.ack_links import token_rows
 from app.clock import Clock
 from app.errors import RelayError
 from app.escalation_policy import EscalationPolicy, Notify
 from app.metrics import ESCALATIONS
-from app.models import AckToken, Alert, AlertRoom, Handover
+from app.models import Alert, AlertRoom, Handover
 from app.outbox import deliveries, plan_rows
 from app.room_config import RoomsConfig
 from app.roster import Roster
@@ -49,7 +48,6 @@ log = structlog.get_logger(__name__)
 alerts = Alert.__table__
 alert_rooms = AlertRoom.__table__
 handovers = Handover.__table__
-ack_tokens = AckToken.__table__
 
 # A handover is announced only this long after the shift started; a process that
 # starts later in the shift does not announce it late.
@@ -73,8 +71,6 @@ class Paging:
 
     rooms: RoomsConfig
     roster: Roster
-    link_secret: bytes
-    link_ttl: timedelta
 
 
 def pages_for(
@@ -196,7 +192,6 @@ def take_step(
         step=level,
         purpose="alert" if level == 0 else "escalation",
         now=now,
-        paging=paging,
     )
     newly_paged = {p.room_id for p in pages if p.target == "fallback_room"}
     grant_rooms(
@@ -227,9 +222,8 @@ def plan_pages(
     step: int,
     purpose: str,
     now: datetime,
-    paging: Paging,
 ) -> None:
-    """Outbox rows for pages, and an acknowledgement link for each SMS."""
+    """Outbox rows for pages; the worker wakes at once."""
     if not pages:
         return
     rows = plan_rows(
@@ -242,20 +236,6 @@ def plan_pages(
             step=step, purpose=purpose, recipient=page.recipient, address=page.address
         )
     conn.execute(insert(deliveries), rows)
-    tokens = [
-        token_rows(
-            secret=paging.link_secret,
-            idempotency_key=row["idempotency_key"],
-            alert_pk=alert_pk,
-            recipient=row["recipient"] or f"room:{row['room_id']}",
-            room_id=row["room_id"],
-            expires_at=now + paging.link_ttl,
-        )
-        for row in rows
-        if row["channel"] == "sms"
-    ]
-    if tokens:
-        conn.execute(insert(ack_tokens), tokens)
     notify_outbox(conn)
 
 
@@ -373,7 +353,6 @@ def announce_handovers(conn: Connection, *, now: datetime, paging: Paging) -> in
                 step=alert.escalation_level,
                 purpose="handover",
                 now=now,
-                paging=paging,
             )
             append(
                 conn,

@@ -74,6 +74,8 @@ class Claimed:
     recipient: str | None = None
     address: str | None = None
     purpose: str = "alert"
+    # An SMS's acknowledgement link token (see app.ack_links); only its hash is kept.
+    link_token: str | None = None
 
 
 def plan_rows(

@@ -85,7 +85,7 @@ class Settings(BaseSettings):
     sms_template_id: str = ""
     sms_sender: str = "RJPOLC"
     # The DLT-registered text, {#var#} for each variable (reference, district, risk,
-    # reference); empty means the default pager text around REDFLAG_PUBLIC_BASE_URL.
+    # link token); empty means the default pager text around REDFLAG_PUBLIC_BASE_URL.
     sms_template_text: str = ""
     sms_max_variable_length: int = Field(default=30, ge=1)
     # Shared secret in the MSG91 delivery-report URL (MSG91 does not sign reports).
@@ -98,8 +98,7 @@ class Settings(BaseSettings):
     twilio_from: str = ""
 
     admin_key: SecretStr = SecretStr("")
-    # Signs the acknowledgement links in SMS (/a/<token>); the same on every replica.
-    link_secret: SecretStr = SecretStr("")
+    # How long the acknowledgement link in an SMS (/a/<token>) works.
     link_ttl_h: float = Field(default=24.0, gt=0)
     escalation_enabled: bool = True
     escalation_poll_s: float = Field(default=1.0, gt=0)
@@ -140,7 +139,6 @@ class Settings(BaseSettings):
         "sms_report_token",
         "twilio_auth_token",
         "admin_key",
-        "link_secret",
     )
     @classmethod
     def _trim(cls, value: SecretStr) -> SecretStr:
@@ -165,14 +163,6 @@ class Settings(BaseSettings):
         return [
             decode_whsec(s.get_secret_value()) for s in self.standard_webhook_secrets
         ]
-
-    @property
-    def link_key(self) -> bytes:
-        """The key of the acknowledgement links; a fixed one in demo mode only."""
-        secret = self.link_secret.get_secret_value()
-        if not secret and self.demo_mode:
-            secret = "demo-link-secret-not-for-production"
-        return secret.encode()
 
     @property
     def meta_app_keys(self) -> list[bytes]:
@@ -208,10 +198,14 @@ class Settings(BaseSettings):
                     "Twilio is configured but REDFLAG_TWILIO_ACCOUNT_SID or "
                     "REDFLAG_TWILIO_FROM is empty"
                 )
+        if sms_enabled and not self.public_base_url.startswith("https://"):
+            # Every SMS carries an acknowledgement link under this base.
+            problems.append(
+                "SMS is configured but REDFLAG_PUBLIC_BASE_URL is not https://; "
+                "the acknowledgement link in each SMS must be HTTPS"
+            )
         if self.admin_key.get_secret_value():
             named.append(("REDFLAG_ADMIN_KEY", self.admin_key))
-        if sms_enabled:
-            named.append(("REDFLAG_LINK_SECRET", self.link_secret))
         for name, secret in named:
             if secret_is_placeholder(secret.get_secret_value()):
                 problems.append(f"{name} is empty or a placeholder")

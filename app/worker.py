@@ -11,12 +11,14 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
 import structlog
+from sqlalchemy import Connection
 
+from app.ack_links import issue_links
 from app.clock import Clock
 from app.errors import DeliveryError, RelayError
 from app.metrics import ATTEMPTS, RECEIPT_TO_DELIVERY
@@ -26,6 +28,14 @@ from app.room_config import RoomsConfig
 from app.store import Store
 
 log = structlog.get_logger(__name__)
+
+
+def claim_with_links(
+    conn: Connection, *, now: datetime, lease_s: float, limit: int, link_ttl: timedelta
+) -> list[Claimed]:
+    """Claim due deliveries, each SMS with a new acknowledgement link."""
+    claimed = claim_due(conn, now=now, lease_s=lease_s, limit=limit)
+    return issue_links(conn, claimed, now=now, ttl=link_ttl)
 
 
 class DeliveryWorker:
@@ -41,6 +51,7 @@ class DeliveryWorker:
         batch: int,
         concurrency: int,
         lease_s: float,
+        link_ttl: timedelta = timedelta(hours=24),
     ):
         self._store = store
         self._notifiers = notifiers
@@ -51,6 +62,7 @@ class DeliveryWorker:
         self._batch = batch
         self._concurrency = concurrency
         self._lease_s = lease_s
+        self._link_ttl = link_ttl
         self._wake = asyncio.Event()
         self._inflight: set[asyncio.Task[None]] = set()
         self._to_record: list[tuple[Claimed, Outcome, asyncio.Future[Any]]] = []
@@ -89,10 +101,11 @@ class DeliveryWorker:
         if room_for_more <= 0:
             return []
         work = partial(
-            claim_due,
+            claim_with_links,
             now=self._clock.now(),
             lease_s=self._lease_s,
             limit=min(self._batch, room_for_more),
+            link_ttl=self._link_ttl,
         )
         try:
             return await self._store.write(work)
@@ -201,6 +214,7 @@ class DeliveryWorker:
             attempt=claimed.attempt,
             alert=claimed.alert,
             address=claimed.address,
+            link_token=claimed.link_token,
         )
         try:
             return await notifier.send(outbound)

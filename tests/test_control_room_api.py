@@ -247,11 +247,38 @@ def test_another_rooms_key_gets_404_for_every_call(
     assert state == "notifying"
 
 
-def test_the_fallback_room_sees_an_alert_once_escalation_pages_it(api: Api) -> None:
-    ref = api.post_alert("rf-api-fallback-later", pincode="324005")
+def test_no_other_room_of_the_rooms_file_can_read_list_or_act_on_an_alert(
+    api: Api,
+) -> None:
+    """The whole table: every room but Kota City, every call."""
+    ref = api.post_alert("rf-api-every-room", pincode="324005")
+    rooms = api.service.server.config.app.state.rooms
+    others = [r.id for r in rooms.rooms if r.id != "kota-city"]
 
-    with api.as_room("abhay-jaipur") as fallback:
-        assert fallback.get(f"/v1/alerts/{ref}").status_code == 404
+    answers: dict[tuple[str, str], tuple[int, Any]] = {}
+    for other in others:
+        with api.as_room(other) as intruder:
+            listed = intruder.get("/v1/alerts", params={"state": "open"})
+            answers[(other, "list")] = (
+                listed.status_code,
+                ref in [a["reference"] for a in listed.json()["alerts"]],
+            )
+            for method, path, body in CALLS:
+                response = intruder.request(method, path.format(ref=ref), json=body)
+                answers[(other, path)] = (
+                    response.status_code,
+                    response.json()["error"]["code"],
+                )
+    with api.as_room("kota-city") as owner:
+        detail = owner.get(f"/v1/alerts/{ref}").json()
+
+    assert len(others) == len(rooms.rooms) - 1 == 43
+    for (other, call), answer in answers.items():
+        expected = (200, False) if call == "list" else (404, "alert_not_found")
+        assert answer == expected, (other, call)
+    assert detail["state"] == "notifying"
+    kinds = {item["kind"] for item in detail["timeline"]}
+    assert not kinds & {"acknowledged", "unacknowledged", "resolved"}
 
 
 def test_an_admin_key_sees_every_room(api: Api) -> None:

@@ -27,6 +27,7 @@ from app.roster import Roster
 from app.store import Store
 from tests.builders import alert, meta_body, meta_headers
 from tests.conftest import example_rooms
+from tests.test_control_room_api import Api
 from tests.test_notifiers import wait_until
 
 ADMIN_KEY = "escalation-test-admin-key-7f3a"
@@ -191,6 +192,26 @@ def test_with_nobody_on_the_night_shift_escalation_walks_every_step_on_time(
     ]
     assert desk.alert(ref)["state"] == "notifying"
     wait_until(lambda: all(d["state"] == "delivered" for d in desk.deliveries()))
+
+
+def test_the_fallback_room_sees_an_alert_from_the_step_that_pages_it(
+    desk: Desk,
+) -> None:
+    ref = desk.post("rf-esc-fallback-sees")
+    rooms = Api(desk.service)
+    with rooms.as_room("abhay-jaipur") as fallback:
+        before = fallback.get(f"/v1/alerts/{ref}").status_code
+
+        desk.advance_to(6)
+        wait_until(lambda: desk.alert(ref)["escalation_level"] == 2)
+        after = fallback.get(f"/v1/alerts/{ref}")
+        acknowledged = fallback.post(f"/v1/alerts/{ref}/acknowledge")
+
+    assert before == 404
+    assert after.status_code == 200
+    assert acknowledged.json()["alert"]["state"] == "acknowledged"
+    with rooms.as_room("tonk") as tonk:
+        assert tonk.get(f"/v1/alerts/{ref}").status_code == 404
 
 
 def test_an_acknowledgement_after_step_two_stops_every_page_after_it(

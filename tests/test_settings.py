@@ -69,16 +69,21 @@ def test_real_secrets_pass() -> None:
         **REAL,
         sms_authkey="4f6a9c0d2e7b",
         sms_template_id="1207",
-        link_secret="9b1c7e3a5d2f8046",
+        public_base_url="https://relay.police.rajasthan.example",
     )
 
     settings.check_secrets(sms_enabled=True)
 
 
-def test_sms_needs_a_link_secret_outside_demo_mode() -> None:
-    settings = Settings(**REAL, sms_authkey="4f6a9c0d2e7b", sms_template_id="1207")
+def test_sms_needs_an_https_base_for_its_links_outside_demo_mode() -> None:
+    settings = Settings(
+        **REAL,
+        sms_authkey="4f6a9c0d2e7b",
+        sms_template_id="1207",
+        public_base_url="http://relay.police.rajasthan.example",
+    )
 
-    with pytest.raises(ConfigError, match="REDFLAG_LINK_SECRET"):
+    with pytest.raises(ConfigError, match="REDFLAG_PUBLIC_BASE_URL is not https"):
         settings.check_secrets(sms_enabled=True)
 
 

@@ -25,6 +25,8 @@ class Outbound:
     alert: dict[str, Any]
     # A person's (or an alternate) number; None sends to the room's own numbers.
     address: str | None = None
+    # The acknowledgement link token an SMS carries (see app.ack_links).
+    link_token: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

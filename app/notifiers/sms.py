@@ -15,7 +15,6 @@ from typing import Any, Protocol
 
 import structlog
 
-from app.ack_links import link_token
 from app.circuit import CircuitBreaker
 from app.errors import DeliveryError
 from app.notifiers.base import Outbound, SendResult
@@ -67,12 +66,10 @@ class SmsNotifier:
         gateways: list[SmsGateway],
         template: DltTemplate,
         breaker: CircuitBreaker,
-        link_secret: bytes,
     ):
         self._gateways = gateways
         self._template = template
         self._breaker = breaker
-        self._link_secret = link_secret
 
     async def send(self, outbound: Outbound) -> SendResult:
         if outbound.address is not None:
@@ -83,10 +80,10 @@ class SmsNotifier:
             raise DeliveryError("room_has_no_sms_channel", retryable=False)
         numbers = self._numbers(raw_numbers, room_id=outbound.room.id)
 
-        token = link_token(
-            secret=self._link_secret, idempotency_key=outbound.idempotency_key
-        )
-        values = pager_values(outbound.alert, link=token)
+        if outbound.link_token is None:
+            # The worker issues one with every claim; without it the page is dead.
+            raise DeliveryError("sms_without_link", retryable=False)
+        values = pager_values(outbound.alert, link=outbound.link_token)
         try:
             text = self._template.render([values[slot] for slot in TEMPLATE_SLOTS])
         except TemplateMismatch as exc:
