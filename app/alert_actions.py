@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, case, func, select, update
 
 from app.api_keys import Principal
 from app.errors import Conflict, InvalidRequest, NotFound
@@ -40,7 +40,9 @@ OUTCOMES = (
 )
 STATES = ("received", "routed", "notifying", "acknowledged", "resolved")
 OPEN_STATES = ("received", "routed", "notifying", "acknowledged")
+RISKS = ("imminent", "high", "medium", "low")  # most urgent first
 MAX_PAGE = 200
+MAX_NOTE = 2000
 _PERSONAL_SECTIONS = ("subject", "content", "location", "contact")
 
 Action = Literal["acknowledge", "unacknowledge", "resolve"]
@@ -104,6 +106,28 @@ def list_alerts(
         "alerts": [summary(row) for row in found],
         "next": str(found[-1]["id"]) if more else None,
     }
+
+
+def board(
+    conn: Connection, *, principal: Principal, limit: int = MAX_PAGE
+) -> dict[str, Any]:
+    """The open alerts a console shows: not yet acknowledged first, then the most
+    urgent risk, then the newest; ``total`` counts them all."""
+    unacknowledged_first = case((alerts.c.state == "acknowledged", 1), else_=0)
+    most_urgent_first = case(
+        *((alerts.c.risk_level == level, rank) for rank, level in enumerate(RISKS)),
+        else_=len(RISKS),
+    )
+    query = _visible(principal).where(alerts.c.state.in_(OPEN_STATES))
+    rows = conn.execute(
+        query.order_by(
+            unacknowledged_first, most_urgent_first, alerts.c.id.desc()
+        ).limit(limit)
+    ).mappings()
+    total = conn.execute(
+        select(func.count()).select_from(query.subquery())
+    ).scalar_one()
+    return {"alerts": [summary(dict(row)) for row in rows], "total": total}
 
 
 def summary(row: dict[str, Any]) -> dict[str, Any]:
@@ -218,6 +242,10 @@ def resolve(
     if outcome not in OUTCOMES:
         raise InvalidRequest(
             "outcome must be one of: " + ", ".join(OUTCOMES), code="outcome_invalid"
+        )
+    if note is not None and len(note) > MAX_NOTE:
+        raise InvalidRequest(
+            f"note must be text of at most {MAX_NOTE} characters.", code="note_invalid"
         )
     row = find_alert(conn, principal=principal, ref=ref)
     moved = conn.execute(

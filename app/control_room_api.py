@@ -31,7 +31,6 @@ from app.models import IdempotentResponse
 router = APIRouter(prefix="/v1", tags=["control rooms"])
 idempotent_responses = IdempotentResponse.__table__
 
-_MAX_NOTE = 2000
 _MAX_BODY = 16 * 1024
 
 
@@ -162,9 +161,9 @@ def _action(
             "outcome is required: " + ", ".join(alert_actions.OUTCOMES),
             code="outcome_invalid",
         )
-    if note is not None and (not isinstance(note, str) or len(note) > _MAX_NOTE):
+    if note is not None and not isinstance(note, str):
         raise InvalidRequest(
-            f"note must be text of at most {_MAX_NOTE} characters.",
+            f"note must be text of at most {alert_actions.MAX_NOTE} characters.",
             code="note_invalid",
         )
     return lambda conn, now: alert_actions.resolve(

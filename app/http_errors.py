@@ -35,13 +35,13 @@ def error_response(error: RelayError, request_id: str | None) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     async def relay_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RelayError)
-        if request.url.path.startswith("/webhooks/"):
-            endpoint = request.url.path.removeprefix("/webhooks/")[:16]
-            WEBHOOKS.labels(endpoint, exc.code).inc()
+        route = route_of(request)
+        if route.startswith("/webhooks/"):
+            WEBHOOKS.labels(route.removeprefix("/webhooks/"), exc.code).inc()
         if isinstance(exc, RequestRejected):
-            log.info("request_rejected", code=exc.code, path=request.url.path)
+            log.info("request_rejected", code=exc.code, route=route)
         else:
-            log.error("request_failed", code=exc.code, path=request.url.path)
+            log.error("request_failed", code=exc.code, route=route)
         return error_response(exc, _request_id(request))
 
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
@@ -63,13 +63,20 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(error, _request_id(request))
 
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("request_crashed", path=request.url.path)
+        log.exception("request_crashed", route=route_of(request))
         return error_response(RelayError(), _request_id(request))
 
     app.add_exception_handler(RelayError, relay_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(Exception, unexpected)
+
+
+def route_of(request: Request) -> str:
+    """The route's template (``/webhooks/sms/msg91/{token}``), never the path asked
+    for: a path may hold a secret token, and any text at all from outside."""
+    route = request.scope.get("route")
+    return getattr(route, "path", None) or "unmatched"
 
 
 def _request_id(request: Request) -> str | None:

@@ -15,6 +15,7 @@ from fastapi import FastAPI
 
 from app import (
     ack_links,
+    console,
     control_room_api,
     gateway_callbacks,
     health,
@@ -114,6 +115,8 @@ def create_app(
     app.include_router(gateway_callbacks.router)
     app.include_router(control_room_api.router)
     app.include_router(ack_links.router)
+    app.include_router(console.router)
+    app.mount("/console/static", console.static, name="console-static")
     _document_payload(app)
     return app
 

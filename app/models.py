@@ -7,8 +7,9 @@
 - ``Delivery``: one message to one control room over one channel (the outbox).
 - ``DeliveryAttempt``: each try of a delivery and what came of it.
 - ``AlertRoom``: which rooms may see an alert; ``TimelineEntry``: what happened.
-- ``ApiKey``, ``IdempotentResponse``, ``AckToken``, ``Handover``: the control-room
-  API's keys and replays, acknowledgement links, and announced shift handovers.
+- ``ApiKey``, ``IdempotentResponse``, ``AckToken``, ``Handover``, ``ConsoleSession``:
+  the control-room API's keys and replays, acknowledgement links, announced shift
+  handovers, and signed-in consoles.
 
 Times are stored in UTC. JSON columns hold text written by the service itself.
 """
@@ -281,3 +282,20 @@ class Handover(Base):
     )
     announced_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     alerts: Mapped[int] = mapped_column(Integer)
+
+
+class ConsoleSession(Base):
+    """A signed-in console: the hash of its cookie and who it acts for."""
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    actor: Mapped[str] = mapped_column(String(80))
+    room_id: Mapped[str | None] = mapped_column(String(64))
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The API key it was opened with, so revoking the key ends the session.
+    key_id: Mapped[str] = mapped_column(String(48))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

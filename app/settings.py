@@ -100,6 +100,8 @@ class Settings(BaseSettings):
     admin_key: SecretStr = SecretStr("")
     # How long the acknowledgement link in an SMS (/a/<token>) works.
     link_ttl_h: float = Field(default=24.0, gt=0)
+    # How long a console sign-in lasts: a shift and its handover, with room to spare.
+    console_session_h: float = Field(default=12.0, gt=0)
     escalation_enabled: bool = True
     escalation_poll_s: float = Field(default=1.0, gt=0)
     breaker_failures: int = Field(default=5, ge=1)

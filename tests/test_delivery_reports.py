@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 from sqlalchemy import select
+from structlog.testing import capture_logs
 
 from app.delivery_reports import twilio_signature
 from app.fake_receivers import FakeMsg91, FakeTwilio
@@ -113,6 +114,24 @@ def test_msg91_report_with_a_wrong_token_is_404(msg91_service: ServiceThread) ->
 
     assert response.status_code == 404
     assert rows(msg91_service, DeliveryReport) == []
+
+
+def test_the_report_token_never_reaches_the_logs_or_the_metrics(
+    msg91_service: ServiceThread,
+) -> None:
+    """A rejected report logs its route's template, not the path with the token."""
+    with capture_logs() as logs:
+        refused = httpx.post(
+            f"{msg91_service.url}/webhooks/sms/msg91/{TOKEN}",
+            content=b"not json",
+            headers={"content-type": "application/json"},
+        )
+    metrics = httpx.get(f"{msg91_service.url}/metrics").text
+
+    assert refused.status_code in (400, 415)
+    [rejected] = [e for e in logs if e["event"] == "request_rejected"]
+    assert rejected["route"] == "/webhooks/sms/msg91/{token}"
+    assert TOKEN not in json.dumps(logs) and TOKEN[:6] not in metrics
 
 
 def test_msg91_report_as_a_form_with_data(msg91_service: ServiceThread) -> None:
