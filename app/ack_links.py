@@ -29,6 +29,7 @@ from app.api_keys import Principal, authenticate
 from app.errors import Conflict
 from app.models import AckToken, Alert, AlertRoom
 from app.outbox import Claimed
+from app.receiving import read_body
 from app.store import as_utc
 
 ack_tokens = AckToken.__table__
@@ -139,8 +140,8 @@ async def link_page(token: str, request: Request) -> HTMLResponse:
 
 @router.post("/a/{token}", response_class=HTMLResponse, include_in_schema=False)
 async def confirm(token: str, request: Request) -> HTMLResponse:
-    raw = await request.body()
-    fields = parse_qs(raw[:4096].decode("utf-8", "replace"))
+    raw = await read_body(request, limit=4096)
+    fields = parse_qs(raw.decode("utf-8", "replace"), max_num_fields=10)
     presented = (fields.get("key") or [""])[0].strip()
     now = request.app.state.clock.now()
     admin_key = request.app.state.settings.admin_key.get_secret_value()

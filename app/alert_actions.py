@@ -67,7 +67,9 @@ def _visible(principal: Principal):  # type: ignore[no-untyped-def]
 
 
 def find_alert(conn: Connection, *, principal: Principal, ref: str) -> dict[str, Any]:
-    if len(ref) > 32:
+    # A reference is letters, digits and dashes; anything else names no alert (and
+    # must not reach the database: PostgreSQL refuses a NUL in text).
+    if len(ref) > 32 or not ref.isascii() or not ref.replace("-", "").isalnum():
         raise AlertNotFound()
     row = (
         conn.execute(_visible(principal).where(alerts.c.ref == ref))
@@ -85,9 +87,10 @@ def list_alerts(
     principal: Principal,
     state: str | None = None,
     limit: int = 50,
-    before: int | None = None,
+    after: str | None = None,
 ) -> dict[str, Any]:
-    """A page of alerts, newest first; ``next`` is the cursor of the next page."""
+    """A page of alerts, newest first. ``next`` is the cursor of the next page: the
+    reference of this page's last alert, which says nothing of how many there are."""
     query = _visible(principal)
     if state == "open":
         query = query.where(alerts.c.state.in_(OPEN_STATES))
@@ -95,8 +98,14 @@ def list_alerts(
         if state not in STATES:
             raise InvalidRequest("Unknown state.", code="state_invalid")
         query = query.where(alerts.c.state == state)
-    if before is not None:
-        query = query.where(alerts.c.id < before)
+    if after is not None:
+        try:
+            last = find_alert(conn, principal=principal, ref=after)
+        except AlertNotFound:
+            raise InvalidRequest(
+                "The cursor is not valid.", code="cursor_invalid"
+            ) from None
+        query = query.where(alerts.c.id < last["id"])
     limit = max(1, min(limit, MAX_PAGE))
     rows = conn.execute(query.order_by(alerts.c.id.desc()).limit(limit + 1)).mappings()
     found = [dict(row) for row in rows]
@@ -104,7 +113,7 @@ def list_alerts(
     found = found[:limit]
     return {
         "alerts": [summary(row) for row in found],
-        "next": str(found[-1]["id"]) if more else None,
+        "next": found[-1]["ref"] if more else None,
     }
 
 

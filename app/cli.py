@@ -59,6 +59,9 @@ def serve(
         app = create_app(settings)
     except ConfigError as exc:
         _fail(str(exc))
+    # TODO: uvicorn has no timeout for reading a request's headers or body, so a
+    # slow client holds its connection for as long as it likes; until the server
+    # gets one, production runs behind a proxy that times slow clients out.
     uvicorn.run(
         app,
         host=host or settings.host,
@@ -85,16 +88,31 @@ def check_config(
         Path | None, typer.Option(help="Overrides REDFLAG_ROOMS_FILE.")
     ] = None,
 ) -> None:
-    """Validate the settings and the control-room file; exit non-zero on a problem."""
+    """Validate the settings and the control-room file; name every problem in both
+    and exit 2 if there is one."""
     from app.main import checked_rooms
+    from app.room_config import load_rooms
 
     settings = _settings()
     if rooms_file is not None:
         settings = settings.model_copy(update={"rooms_file": rooms_file})
+    problems = []
+    rooms = None
     try:
-        rooms = checked_rooms(settings)
+        rooms = load_rooms(settings.rooms_file, demo_mode=settings.demo_mode)
     except ConfigError as exc:
-        _fail(str(exc))
+        problems.append(f"rooms file: {exc}")
+    try:
+        if rooms is None:
+            settings.check_secrets(sms_enabled=settings.sms_enabled)
+        else:
+            rooms = checked_rooms(settings, rooms)
+    except ConfigError as exc:
+        problems.append(f"settings: {exc}")
+    if problems or rooms is None:
+        for problem in problems:
+            typer.echo(f"error: {problem}", err=True)
+        raise typer.Exit(code=2)
     if not rooms.sms_enabled:
         typer.echo("note: SMS is off: no SMS gateway is configured")
     covered = sum(len(room.districts) for room in rooms.rooms)
@@ -413,4 +431,9 @@ def keys_revoke(key_id: str) -> None:
 
 
 def main() -> None:
+    from app.logs import configure_logging
+
+    # Until a command sets its own: log lines go to standard error, so that what a
+    # command prints (a key, a placement as JSON) is all that reaches standard out.
+    configure_logging(level="WARNING", fmt="json")
     cli()

@@ -27,6 +27,8 @@ from app.api_keys import Principal, authenticate
 from app.errors import Conflict, InvalidRequest, Unauthenticated
 from app.metrics import ACKNOWLEDGEMENTS
 from app.models import IdempotentResponse
+from app.payload import loads
+from app.receiving import read_body
 
 router = APIRouter(prefix="/v1", tags=["control rooms"])
 idempotent_responses = IdempotentResponse.__table__
@@ -59,18 +61,19 @@ async def principal_of(request: Request) -> Principal:
 async def list_alerts(
     request: Request,
     state: str | None = None,
-    limit: int = 50,
+    limit: str = "50",
     cursor: str | None = None,
 ) -> dict[str, Any]:
     principal = await principal_of(request)
-    before = _cursor(cursor)
+    if not (limit.isascii() and limit.isdigit() and 1 <= int(limit[:3]) <= 200):
+        raise InvalidRequest("limit must be 1 to 200.", code="limit_invalid")
     return await request.app.state.store.read(
         partial(
             alert_actions.list_alerts,
             principal=principal,
             state=state,
-            limit=limit,
-            before=before,
+            limit=int(limit),
+            after=cursor,
         )
     )
 
@@ -210,25 +213,13 @@ def _idempotent(
 
 
 async def _small_body(request: Request) -> dict[str, Any]:
-    raw = b""
-    async for chunk in request.stream():
-        raw += chunk
-        if len(raw) > _MAX_BODY:
-            raise InvalidRequest("The body is too large.", code="body_too_large")
+    raw = await read_body(request, limit=_MAX_BODY)
     if not raw.strip():
         return {}
     try:
-        document = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        document = loads(raw)
+    except (ValueError, RecursionError):
         raise InvalidRequest("The body is not JSON.", code="body_not_json") from None
     if not isinstance(document, dict):
         raise InvalidRequest("The body must be a JSON object.")
     return document
-
-
-def _cursor(cursor: str | None) -> int | None:
-    if cursor is None:
-        return None
-    if not cursor.isdigit() or len(cursor) > 18:
-        raise InvalidRequest("The cursor is not valid.", code="cursor_invalid")
-    return int(cursor)

@@ -10,9 +10,9 @@ import hmac
 import urllib.parse
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, model_validator
+from pydantic import BaseModel, ValidationError, model_validator
 
 from app.delivery_reports import (
     parse_msg91,
@@ -20,7 +20,12 @@ from app.delivery_reports import (
     record_reports,
     twilio_signature,
 )
-from app.errors import NotFound, SignatureInvalid, UnsupportedMediaType
+from app.errors import (
+    NotFound,
+    RequestRejected,
+    SignatureInvalid,
+    UnsupportedMediaType,
+)
 from app.outbox import replay_dead
 from app.receiving import parse_json, read_body
 from app.schemas import errors
@@ -28,6 +33,7 @@ from app.schemas import errors
 router = APIRouter(tags=["gateways"])
 
 _REPORT_LIMIT = 1024 * 1024
+_REPLAY_LIMIT = 16 * 1024
 
 
 @router.post(
@@ -95,6 +101,15 @@ class ReplayRequest(BaseModel):
         return self
 
 
+def _replay_choice(body: bytes) -> ReplayRequest:
+    try:
+        return ReplayRequest.model_validate(parse_json(body))
+    except ValidationError:
+        raise RequestRejected(
+            "Give alert_id, room, or all_dead: true.", code="replay_invalid"
+        ) from None
+
+
 def require_admin(request: Request) -> None:
     """The admin key, checked before the body is read (404 when none is set)."""
     admin_key = request.app.state.settings.admin_key.get_secret_value()
@@ -108,10 +123,21 @@ def require_admin(request: Request) -> None:
 @router.post(
     "/admin/replay",
     summary="Put dead deliveries back in the queue (Authorization: Bearer <admin key>)",
-    responses=errors(400, 401, 404),
-    dependencies=[Depends(require_admin)],
+    responses=errors(400, 401, 404, 413),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": ReplayRequest.model_json_schema(ref_template="{model}")
+                }
+            },
+        }
+    },
 )
-async def replay(choice: ReplayRequest, request: Request) -> dict[str, int]:
+async def replay(request: Request) -> dict[str, int]:
+    require_admin(request)
+    choice = _replay_choice(await read_body(request, limit=_REPLAY_LIMIT))
     state = request.app.state
     now = state.clock.now()
     count = await state.store.write(

@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import MethodNotAllowed, NotFound, RelayError, RequestRejected
@@ -62,21 +63,19 @@ def install_error_handlers(app: FastAPI) -> None:
         )
         return error_response(error, _request_id(request))
 
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("request_crashed", route=route_of(request))
-        return error_response(RelayError(), _request_id(request))
-
     app.add_exception_handler(RelayError, relay_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)
-    app.add_exception_handler(Exception, unexpected)
 
 
 def route_of(request: Request) -> str:
     """The route's template (``/webhooks/sms/msg91/{token}``), never the path asked
     for: a path may hold a secret token, and any text at all from outside."""
-    route = request.scope.get("route")
-    return getattr(route, "path", None) or "unmatched"
+    return _route_in(request.scope)
+
+
+def _route_in(scope: Scope) -> str:
+    return getattr(scope.get("route"), "path", None) or "unmatched"
 
 
 def _request_id(request: Request) -> str | None:
@@ -84,7 +83,12 @@ def _request_id(request: Request) -> str | None:
 
 
 class RequestIdMiddleware:
-    """Gives every request an id, binds it to the logs and returns it as a header."""
+    """Gives every request an id, binds it to the logs and returns it as a header.
+
+    It also catches what no handler did: a crash becomes the logged 500 in the one
+    error shape, and is not raised on to the server (which would print its own
+    traceback, in plain text, beside the JSON log lines). A client that hangs up
+    mid-request is a note, not an error."""
 
     def __init__(self, app: ASGIApp):
         self.app = app
@@ -103,13 +107,24 @@ class RequestIdMiddleware:
         scope["request_id"] = request_id
         header = (REQUEST_ID_HEADER.encode(), request_id.encode())
 
+        started = False
+
         async def send_with_id(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 message["headers"] = [*message.get("headers", []), header]
             await send(message)
 
         structlog.contextvars.bind_contextvars(request_id=request_id)
         try:
             await self.app(scope, receive, send_with_id)
+        except ClientDisconnect:
+            log.info("client_disconnected", route=_route_in(scope))
+        except Exception:
+            log.exception("request_crashed", route=_route_in(scope))
+            if not started:
+                response = error_response(RelayError(), request_id)
+                await response(scope, receive, send_with_id)
         finally:
             structlog.contextvars.unbind_contextvars("request_id")

@@ -61,7 +61,8 @@ def alert_document(
 
 
 def alert_link(*, public_base_url: str, ref: str) -> str:
-    return f"{public_base_url.rstrip('/')}/a/{ref}"
+    """The alert's page in the console, where the room signs in and works it."""
+    return f"{public_base_url.rstrip('/')}/console/alerts/{ref}"
 
 
 def _iso(value: datetime | str) -> str:

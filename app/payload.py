@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -162,11 +163,37 @@ def dumps(value: Any, *, sort_keys: bool = False) -> bytes:
 
 
 def loads(body: bytes) -> Any:
-    """Parse JSON; integers beyond 64 bits fall back to the standard library."""
+    """Parse JSON; integers beyond 64 bits fall back to the standard library.
+
+    Text that no database can hold (a NUL, a lone surrogate, both valid JSON as
+    escapes) is made storable, so one odd character cannot keep an alert out.
+    """
     try:
-        return orjson.loads(body)
+        value = orjson.loads(body)
     except orjson.JSONDecodeError:
-        return json.loads(body)
+        value = json.loads(body)
+    if _UNSTORABLE_ESCAPE.search(body):
+        value = storable(value)
+    return value
+
+
+# Only an escape can put these in parsed text: raw NUL or surrogate bytes are not
+# valid JSON. Looking for the escape first keeps the walk off the common path.
+_UNSTORABLE_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable(value: Any) -> Any:
+    """``value`` with every NUL and lone surrogate in its text, keys included,
+    replaced by U+FFFD. (PostgreSQL refuses NUL in text; UTF-8 has no surrogates.)
+    The event keeps the bytes as received."""
+    if isinstance(value, str):
+        return _UNSTORABLE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [storable(item) for item in value]
+    if isinstance(value, dict):
+        return {storable(key): storable(item) for key, item in value.items()}
+    return value
 
 
 def _digest(value: dict[str, Any]) -> str:

@@ -72,10 +72,12 @@ def verify_standard(
             code="signature_missing",
         )
 
-    try:
-        timestamp = int(timestamp_text.strip())
-    except ValueError:
-        raise SignatureInvalid() from None
+    # Seconds since 1970 in at most 12 digits: a longer number is no timestamp, and
+    # a huge one would overflow the comparison below.
+    text = timestamp_text.strip()
+    if not (text.isascii() and text.isdigit() and len(text) <= 12):
+        raise SignatureInvalid("The webhook-timestamp is not a number of seconds.")
+    timestamp = int(text)
     now = clock.now().timestamp()
     if abs(now - timestamp) > tolerance_s:
         raise SignatureInvalid(

@@ -282,6 +282,20 @@ def test_the_alert_page_shows_the_person_and_works_the_alert_to_resolved(
     assert ref not in browser.get("/console/board").text
 
 
+def test_the_link_a_room_receives_opens_the_alert_in_the_console(
+    console: Console, room: FakeControlRoom
+) -> None:
+    ref = console.post_alert("rf-con-link", pincode="324005")
+    [received] = room.wait_for(1)
+    link = httpx.URL(received.json()["link"])
+    browser = console.sign_in_room("kota-city")
+
+    page = browser.get(link.path)
+
+    assert link.path == f"/console/alerts/{ref}"
+    assert page.status_code == 200 and "Sample Student" in page.text
+
+
 def test_a_form_without_the_sessions_token_changes_nothing(console: Console) -> None:
     ref = console.post_alert("rf-con-csrf", pincode="324005")
     browser = console.sign_in_room("kota-city")

@@ -2,7 +2,9 @@
 
 A Kota City officer signs in, sees a new alert appear without a reload, opens it,
 acknowledges and resolves it, and the board empties; another room never sees it.
-The screenshots these tests take are the ones in the README (docs/screenshots/).
+The screenshots these tests take are the ones in the README: they go to
+``REDFLAG_SCREENSHOTS_DIR`` (``docs/screenshots`` to renew the README's), else to a
+temporary directory.
 
 Chromium comes from the system (``/usr/bin/chromium``); Playwright never downloads
 one here. Without it these tests are skipped, except in CI, which installs it.
@@ -33,7 +35,6 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
 
 CHROMIUM = os.environ.get("REDFLAG_TEST_CHROMIUM") or shutil.which("chromium")
-SCREENSHOTS = Path(__file__).parent.parent / "docs" / "screenshots"
 # What the machine's notes say a headless Chromium needs on a closed network.
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -54,6 +55,14 @@ if CHROMIUM is None:
     if os.environ.get("CI"):
         raise RuntimeError("CI needs Chromium for the console tests (apt: chromium)")
     pytest.skip("no Chromium on this machine (apt: chromium)", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    chosen = os.environ.get("REDFLAG_SCREENSHOTS_DIR")
+    folder = Path(chosen) if chosen else tmp_path_factory.mktemp("screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +135,7 @@ def sign_in(page: Any, desk: Desk, room_id: str, *, officer: str = "") -> None:
 
 
 def test_kota_city_works_an_alert_from_the_board_to_resolved(
-    desk: Desk, open_page: Callable[..., Any]
+    desk: Desk, open_page: Callable[..., Any], screenshots: Path
 ) -> None:
     page = open_page(viewport={"width": 1280, "height": 800})
     requested: list[str] = []
@@ -154,8 +163,7 @@ def test_kota_city_works_an_alert_from_the_board_to_resolved(
     expect(row).to_contain_text(LABELS["risk_high"][0])
     expect(row).to_contain_text(LABELS["state_notifying"][0])
     expect(row).not_to_contain_text("Sample Student")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=SCREENSHOTS / "board.png", full_page=True)
+    page.screenshot(path=screenshots / "board.png", full_page=True)
 
     # The alert page: the person, the placement, the timeline.
     row.get_by_role("link", name=ref).click()
@@ -169,7 +177,7 @@ def test_kota_city_works_an_alert_from_the_board_to_resolved(
         "Kota City"
     )
     expect(page.locator(".timeline")).to_contain_text(LABELS["event_routed"][0])
-    page.screenshot(path=SCREENSHOTS / "alert.png", full_page=True)
+    page.screenshot(path=screenshots / "alert.png", full_page=True)
 
     # Acknowledge, then resolve with an outcome and a note.
     page.get_by_role("button", name=LABELS["acknowledge"][0]).click()
@@ -211,7 +219,7 @@ def test_another_room_finds_nothing_of_the_alert(
 
 
 def test_at_360_pixels_nothing_scrolls_sideways(
-    desk: Desk, open_page: Callable[..., Any]
+    desk: Desk, open_page: Callable[..., Any], screenshots: Path
 ) -> None:
     page = open_page(viewport={"width": 360, "height": 740}, is_mobile=True)
     sign_in(page, desk, "kota-city")
@@ -224,7 +232,7 @@ def test_at_360_pixels_nothing_scrolls_sideways(
     expect(row).to_be_visible(timeout=2000)
 
     board_width = page.evaluate("document.documentElement.scrollWidth")
-    page.screenshot(path=SCREENSHOTS / "board-phone.png", full_page=True)
+    page.screenshot(path=screenshots / "board-phone.png", full_page=True)
     row.get_by_role("link", name=ref).click()
     expect(page.get_by_text("Sample Student")).to_be_visible()
     alert_width = page.evaluate("document.documentElement.scrollWidth")
@@ -339,7 +347,7 @@ SHAPING = """() => {
 
 
 def test_the_board_and_the_alert_page_in_hindi(
-    desk: Desk, open_page: Callable[..., Any]
+    desk: Desk, open_page: Callable[..., Any], screenshots: Path
 ) -> None:
     ref = desk.post_alert("rf-browser-hindi", location={"pincode": "324005"})
     page = open_page(viewport={"width": 1280, "height": 800})
@@ -349,7 +357,7 @@ def test_the_board_and_the_alert_page_in_hindi(
     expect(page.get_by_role("heading", name=LABELS["open_alerts"][1])).to_be_visible()
     row = page.locator(f'tr[data-ref="{ref}"]')
     expect(row).to_contain_text(LABELS["state_notifying"][1])
-    page.screenshot(path=SCREENSHOTS / "board-hindi.png", full_page=True)
+    page.screenshot(path=screenshots / "board-hindi.png", full_page=True)
     row.get_by_role("link", name=ref).click()
     expect(page.get_by_role("button", name=LABELS["acknowledge"][1])).to_be_visible()
     shaped = page.evaluate(SHAPING)

@@ -215,6 +215,36 @@ def test_lists_filter_by_state_and_page_by_cursor(api: Api) -> None:
     assert (bad.status_code, bad.json()["error"]["code"]) == (422, "state_invalid")
 
 
+@pytest.mark.parametrize("limit", ["0", "-1", "abc", "1e3", "201", "5000", "٥"])
+def test_a_limit_outside_1_to_200_is_refused(api: Api, limit: str) -> None:
+    with api.as_room("ajmer") as ajmer:
+        response = ajmer.get("/v1/alerts", params={"limit": limit})
+
+    assert (response.status_code, response.json()["error"]["code"]) == (
+        422,
+        "limit_invalid",
+    )
+
+
+def test_the_cursor_is_a_reference_of_the_rooms_own(api: Api) -> None:
+    """The cursor tells nothing of how many alerts there are, and another room's
+    reference is no cursor."""
+    refs = [api.post_alert(f"rf-api-cursor-{i}", district="Ajmer") for i in range(3)]
+    kota = api.post_alert("rf-api-cursor-kota", pincode="324005")
+
+    with api.as_room("ajmer") as ajmer:
+        first = ajmer.get("/v1/alerts", params={"limit": 2}).json()
+        foreign = ajmer.get("/v1/alerts", params={"cursor": kota})
+        junk = ajmer.get("/v1/alerts", params={"cursor": "1' OR 1=1"})
+
+    assert first["next"] == refs[1]
+    assert (foreign.status_code, foreign.json()["error"]["code"]) == (
+        422,
+        "cursor_invalid",
+    )
+    assert junk.json()["error"]["code"] == "cursor_invalid"
+
+
 # Every call a room can make, tried with another room's key: each answers exactly
 # as for an alert that does not exist, and changes nothing.
 CALLS = [
@@ -327,18 +357,28 @@ def test_a_revoked_key_stops_at_once(api: Api) -> None:
 
 
 @pytest.mark.parametrize(
-    "content",
-    [b"{", b"[1, 2]", b"\xff\xfe", b'{"outcome": ' + b"9" * 20000 + b"}"],
+    ("content", "status", "code"),
+    [
+        (b"{", 422, "body_not_json"),
+        (b"[1, 2]", 422, "invalid_request"),
+        (b"\xff\xfe", 422, "body_not_json"),
+        (b"[" * 5000 + b"]" * 5000, 422, "body_not_json"),
+        (b'{"outcome": ' + b"9" * 20000 + b"}", 413, "body_too_large"),
+        (b'{"outcome": "other", "note": "\\ud800 \\u0000"}', 200, None),
+    ],
 )
-def test_malformed_bodies_get_a_clear_error_not_a_500(api: Api, content: bytes) -> None:
+def test_malformed_bodies_get_a_clear_error_not_a_500(
+    api: Api, content: bytes, status: int, code: str | None
+) -> None:
     ref = api.post_alert("rf-api-malformed", district="Ajmer")
 
     with api.as_room("ajmer") as ajmer:
         response = ajmer.post(f"/v1/alerts/{ref}/resolve", content=content)
+        note = ajmer.get(f"/v1/alerts/{ref}").json()["resolution_note"]
 
-    assert response.status_code == 422
-    assert response.json()["error"]["code"] in (
-        "body_not_json",
-        "invalid_request",
-        "body_too_large",
-    )
+    assert response.status_code == status
+    if code is not None:
+        assert response.json()["error"]["code"] == code
+    else:
+        # Text no database can hold (a NUL, a lone surrogate) is kept as U+FFFD.
+        assert note == "\ufffd \ufffd"

@@ -121,6 +121,18 @@ def test_standard_accepts_a_timestamp_at_the_edge_of_tolerance(skew: int) -> Non
     assert check_standard(standard(), now=T0 + skew) == "msg_1"
 
 
+@pytest.mark.parametrize(
+    "timestamp",
+    ["9" * 400, "1e9", "-1760000000", "١٧٦٠٠٠٠٠٠٠", " ", "1760000000.5"],
+)
+def test_standard_refuses_a_timestamp_that_is_not_seconds(timestamp: str) -> None:
+    """Regression: 400 nines overflowed the comparison into a 500."""
+    headers = standard() | {"webhook-timestamp": timestamp}
+
+    with pytest.raises(SignatureInvalid):
+        check_standard(headers)
+
+
 def test_standard_refuses_a_body_changed_after_signing() -> None:
     with pytest.raises(SignatureInvalid):
         check_standard(standard(), body=BODY + b" ")

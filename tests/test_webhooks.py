@@ -645,6 +645,32 @@ def test_odd_alerts_are_stored_and_routed_to_the_fallback_room(
     assert "risk_level_unknown" in stored_alert(service, "rf-odd-2")["problems"]
 
 
+def test_text_no_database_holds_is_stored_as_a_replacement_not_refused(
+    client: httpx.Client, service: ServiceThread
+) -> None:
+    """Regression: one lone surrogate or NUL escape made the whole batch a 503 on
+    SQLite and a 500 on PostgreSQL, every retry, so its alerts were never stored."""
+    body = (
+        b'{"object": "safety_alert", "entry": [{"id": "e", "time": 1760000000, '
+        b'"changes": ['
+        b'{"field": "red_flag", "value": {"alert_id": "rf-clean", "flagged_at": '
+        b'"2025-10-09T14:20:05Z", "location": {"pincode": "324005"}}},'
+        b'{"field": "red_flag", "value": {"alert_id": "rf-odd-\\ud800\\u0000", '
+        b'"flagged_at": "2025-10-09T14:20:05Z", "subject": {"display_name": '
+        b'"\\udfff Priya \\u0000"}, "location": {"district": "Ajmer\\u0000", '
+        b'"lat": NaN, "lon": Infinity}, "\\u0000key": 1}}]}]}'
+    )
+
+    response = client.post("/webhooks/meta", content=body, headers=meta_headers(body))
+
+    assert response.status_code == 200, response.text
+    assert response.json()["new_alerts"] == 2
+    odd = stored_alert(service, "rf-odd-\ufffd\ufffd")
+    assert odd["payload"]["subject"]["display_name"] == "\ufffd Priya \ufffd"
+    assert odd["rooms"]  # routed, like any other
+    assert stored_alert(service, "rf-clean")["police_district"] == "Kota City"
+
+
 def test_a_batch_yields_one_alert_per_change_none_dropped(
     client: httpx.Client, service: ServiceThread
 ) -> None:
