@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo serve test lint bench clean
+.PHONY: install demo serve test lint bench bench-drain bench-lookup clean
 
 install: $(VENV)/.installed
 
@@ -37,6 +37,12 @@ test: install
 
 bench: install
 	$(BIN)/python bench/ingest.py
+
+bench-drain: install
+	$(BIN)/python -m bench.drain
+
+bench-lookup: install
+	taskset -c 0 $(BIN)/python bench/lookup.py --seconds 2
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

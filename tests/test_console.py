@@ -296,6 +296,37 @@ def test_the_link_a_room_receives_opens_the_alert_in_the_console(
     assert page.status_code == 200 and "Sample Student" in page.text
 
 
+def test_what_the_partner_sent_is_shown_as_text_never_run(console: Console) -> None:
+    body = meta_body(
+        alert(
+            "rf-con-xss",
+            subject={
+                "display_name": "<script>alert(1)</script>",
+                "profile_url": "javascript:alert(2)",
+            },
+            content={
+                "excerpt": '"><img src=x onerror=alert(3)>',
+                "url": "https://ig.example/p/1",
+            },
+            location={"pincode": "324005", "locality": "{{ 7*7 }}"},
+        )
+    )
+    httpx.post(
+        console.service.url + "/webhooks/meta", content=body, headers=meta_headers(body)
+    )
+    with console.api.as_admin() as admin:
+        [ref] = [a["reference"] for a in admin.get("/v1/alerts").json()["alerts"]]
+    browser = console.sign_in_room("kota-city")
+
+    page = browser.get(f"/console/alerts/{ref}").text
+
+    assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)" in page
+    assert "<img src=x" not in page
+    assert 'href="javascript:' not in page and "javascript:alert(2)" in page
+    assert '<a href="https://ig.example/p/1" rel="noopener noreferrer"' in page
+    assert "{{ 7*7 }}" in page and ">49<" not in page
+
+
 def test_a_form_without_the_sessions_token_changes_nothing(console: Console) -> None:
     ref = console.post_alert("rf-con-csrf", pincode="324005")
     browser = console.sign_in_room("kota-city")
