@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -134,22 +135,27 @@ def _people_pages(
     return [Page(room_id, "sms", target, f"person:{person.id}", person.phone)]
 
 
-def take_step(
-    conn: Connection,
+@dataclass(frozen=True, slots=True)
+class StepPlan:
+    """What taking one step means: its pages, the targets that found nobody, and
+    when the next step falls due (None when there is none)."""
+
+    level: int
+    pages: list[Page]
+    gaps: list[str]
+    next_at: datetime | None
+
+
+def plan_step(
     *,
-    alert: dict[str, Any],
+    policy: EscalationPolicy,
     level: int,
+    routed: list[str],
+    received_at: datetime,
     now: datetime,
     paging: Paging,
-) -> bool:
-    """Take step ``level`` of an alert: move its row on, plan its pages, record it.
-
-    Returns False, having changed nothing, when the alert is no longer waiting for
-    this step (acknowledged, resolved, or stepped by another process).
-    """
-    policy = EscalationPolicy.model_validate(alert["escalation_policy"])
+) -> StepPlan:
     step = policy.step(level)
-    routed = list(alert["rooms"])
     pages, gaps = pages_for(step.notify, routed=routed, paging=paging, at=now)
 
     # The next step is due at its minute after receipt, and at once when this one
@@ -163,55 +169,81 @@ def take_step(
     elif gaps or not pages:
         next_at = now
     else:
-        received = as_utc(alert["received_at"])
-        next_at = max(
-            now, received + timedelta(minutes=policy.steps[level + 1].after_minutes)
-        )
+        due = received_at + timedelta(minutes=policy.steps[level + 1].after_minutes)
+        next_at = max(now, due)
+    return StepPlan(level, pages, gaps, next_at)
 
-    if level > 0:
-        moved = conn.execute(
-            update(alerts)
-            .where(alerts.c.id == alert["id"])
-            .where(alerts.c.state == "notifying")
-            .where(alerts.c.escalation_level == level - 1)
-            .values(escalation_level=level, next_escalation_at=next_at)
-        ).rowcount
-        if moved != 1:
-            return False
-    else:
-        conn.execute(
-            update(alerts)
-            .where(alerts.c.id == alert["id"])
-            .values(escalation_level=0, next_escalation_at=next_at)
-        )
 
+def take_step(
+    conn: Connection,
+    *,
+    alert: dict[str, Any],
+    level: int,
+    now: datetime,
+    paging: Paging,
+) -> bool:
+    """Take step ``level`` (after the first) of an alert: move its row on, plan its
+    pages, record it.
+
+    Returns False, having changed nothing, when the alert is no longer waiting for
+    this step (acknowledged, resolved, or stepped by another process).
+    """
+    plan = plan_step(
+        policy=EscalationPolicy.model_validate(alert["escalation_policy"]),
+        level=level,
+        routed=list(alert["rooms"]),
+        received_at=as_utc(alert["received_at"]),
+        now=now,
+        paging=paging,
+    )
+    moved = conn.execute(
+        update(alerts)
+        .where(alerts.c.id == alert["id"])
+        .where(alerts.c.state == "notifying")
+        .where(alerts.c.escalation_level == level - 1)
+        .values(escalation_level=level, next_escalation_at=plan.next_at)
+    ).rowcount
+    if moved != 1:
+        return False
+    append(
+        conn,
+        [record_step(conn, alert_pk=alert["id"], ref=alert["ref"], plan=plan, now=now)],
+    )
+    return True
+
+
+def record_step(
+    conn: Connection, *, alert_pk: int, ref: str, plan: StepPlan, now: datetime
+) -> dict[str, Any]:
+    """Queue a step's pages and let a fallback room it pages see the alert; return
+    the step's timeline entry for the caller to append."""
     plan_pages(
         conn,
-        alert_pk=alert["id"],
-        pages=pages,
-        step=level,
-        purpose="alert" if level == 0 else "escalation",
+        alert_pk=alert_pk,
+        pages=plan.pages,
+        step=plan.level,
+        purpose="alert" if plan.level == 0 else "escalation",
         now=now,
     )
-    newly_paged = {p.room_id for p in pages if p.target == "fallback_room"}
-    grant_rooms(
-        conn, alert_pk=alert["id"], room_ids=newly_paged, now=now, reason="paged"
-    )
+    newly_paged = {p.room_id for p in plan.pages if p.target == "fallback_room"}
+    grant_rooms(conn, alert_pk=alert_pk, room_ids=newly_paged, now=now, reason="paged")
+
     details: dict[str, Any] = {
-        "level": level,
-        "targets": sorted({p.target for p in pages}),
-        "messages": len(pages),
-        "next_at": next_at.isoformat() if next_at else None,
+        "level": plan.level,
+        "targets": sorted({p.target for p in plan.pages}),
+        "messages": len(plan.pages),
+        "next_at": plan.next_at.isoformat() if plan.next_at else None,
     }
-    if gaps:
-        details["gaps"] = gaps
-    append(conn, [entry(alert["id"], at=now, kind="escalation_step", **details)])
-    if gaps:
+    if plan.gaps:
+        details["gaps"] = plan.gaps
         log.warning(
-            "escalation_step_gap", alert_ref=alert["ref"], level=level, gaps=len(gaps)
+            "escalation_step_gap", alert_ref=ref, level=plan.level, gaps=len(plan.gaps)
         )
-    ESCALATIONS.labels("gap" if gaps else "taken").inc()
-    return True
+    ESCALATIONS.labels("gap" if plan.gaps else "taken").inc()
+    return entry(alert_pk, at=now, kind="escalation_step", **details)
+
+
+_INSERT_DELIVERIES = insert(deliveries)
 
 
 def plan_pages(
@@ -235,8 +267,14 @@ def plan_pages(
         row.update(
             step=step, purpose=purpose, recipient=page.recipient, address=page.address
         )
-    conn.execute(insert(deliveries), rows)
+    conn.execute(_INSERT_DELIVERIES, rows)
     notify_outbox(conn)
+
+
+@functools.cache
+def _grant_statement(dialect: str) -> Any:
+    dialect_insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    return dialect_insert(alert_rooms).on_conflict_do_nothing()
 
 
 def grant_rooms(
@@ -245,21 +283,12 @@ def grant_rooms(
     """Let rooms see and act on an alert (once; granting twice changes nothing)."""
     if not room_ids:
         return
-    dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     conn.execute(
-        dialect_insert(alert_rooms)
-        .values(
-            [
-                {
-                    "alert_pk": alert_pk,
-                    "room_id": room_id,
-                    "since": now,
-                    "reason": reason,
-                }
-                for room_id in sorted(room_ids)
-            ]
-        )
-        .on_conflict_do_nothing()
+        _grant_statement(conn.dialect.name),
+        [
+            {"alert_pk": alert_pk, "room_id": room_id, "since": now, "reason": reason}
+            for room_id in sorted(room_ids)
+        ],
     )
 
 

@@ -12,6 +12,7 @@ one never lowers it.
 
 from __future__ import annotations
 
+import functools
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -19,12 +20,12 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app.clock import Clock
-from app.escalation import Paging, grant_rooms, take_step
+from app.escalation import Paging, StepPlan, grant_rooms, plan_step, record_step
 from app.escalation_policy import TEST_POLICY
 from app.gazetteer import Gazetteer, Placement
 from app.metrics import ALERTS, WEBHOOKS
@@ -90,9 +91,9 @@ class Intake:
         self._rooms = rooms
         self._paging = paging
         # Copied onto each alert, so a later change of the file leaves it alone.
-        self._policies = {
-            "actual": rooms.escalation.to_stored(),
-            "test": TEST_POLICY.to_stored(),
+        self._policies = {"actual": rooms.escalation, "test": TEST_POLICY}
+        self._stored_policies = {
+            status: policy.to_stored() for status, policy in self._policies.items()
         }
         self._clock = clock
         self._webhook_clock = webhook_clock or clock
@@ -198,28 +199,36 @@ class Intake:
         self, conn: Connection, *, event_row: dict[str, Any], planned: list[_Planned]
     ) -> tuple[Accepted, list[tuple[str, str]]]:
         now = event_row["received_at"]
-        event_id = conn.execute(insert(events).values(event_row)).inserted_primary_key[
-            0
-        ]
+        event_id = conn.execute(_INSERT_EVENT, event_row).scalar_one()
 
         created: list[tuple[str, str]] = []
         for item in planned:
             ref = _new_ref()
-            alert_pk = self._insert_alert(
-                conn, item=item, event_id=event_id, ref=ref, now=now
+            first_step = plan_step(
+                policy=self._policies[item.incoming.status],
+                level=0,
+                routed=list(item.route.rooms),
+                received_at=now,
+                now=now,
+                paging=self._paging,
             )
+            alert_pk = conn.execute(
+                _insert_alert(conn.dialect.name),
+                self._alert_row(item, event_id=event_id, ref=ref, now=now)
+                | {"next_escalation_at": first_step.next_at},
+            ).scalar_one_or_none()
             if alert_pk is None:
                 self._record_copy(conn, item=item, event_id=event_id, now=now)
                 continue
-            self._start_alert(conn, item=item, alert_pk=alert_pk, ref=ref, now=now)
+            self._start_alert(
+                conn, item=item, alert_pk=alert_pk, ref=ref, step=first_step, now=now
+            )
             created.append((ref, item.route.kind))
 
         if created:
             notify_outbox(conn)
             conn.execute(
-                update(events)
-                .where(events.c.id == event_id)
-                .values(new_alert_count=len(created))
+                _COUNT_NEW_ALERTS, {"event_pk": event_id, "new_alerts": len(created)}
             )
         return Accepted(event_id, len(planned), len(created)), created
 
@@ -230,6 +239,7 @@ class Intake:
         item: _Planned,
         alert_pk: int,
         ref: str,
+        step: StepPlan,
         now: datetime,
     ) -> None:
         """Record how the alert was placed and routed, and take the first step."""
@@ -258,35 +268,15 @@ class Intake:
                     reason=route.reason,
                     flags=list(route.flags),
                 ),
+                record_step(conn, alert_pk=alert_pk, ref=ref, plan=step, now=now),
             ],
         )
-        take_step(
-            conn,
-            alert={
-                "id": alert_pk,
-                "ref": ref,
-                "rooms": list(route.rooms),
-                "received_at": now,
-                "escalation_policy": self._policies[item.incoming.status],
-            },
-            level=0,
-            now=now,
-            paging=self._paging,
-        )
 
-    def _insert_alert(
-        self,
-        conn: Connection,
-        *,
-        item: _Planned,
-        event_id: int,
-        ref: str,
-        now: datetime,
-    ) -> int | None:
-        """Insert the alert unless its ``alert_id`` exists; the unique constraint
-        decides, so concurrent copies cannot both get in."""
+    def _alert_row(
+        self, item: _Planned, *, event_id: int, ref: str, now: datetime
+    ) -> dict[str, Any]:
         incoming, placement, route = item.incoming, item.placement, item.route
-        values = {
+        return {
             "alert_id": incoming.alert_id,
             "ref": ref,
             "event_id": event_id,
@@ -307,19 +297,9 @@ class Intake:
             "rooms": list(route.rooms),
             "state": "notifying",
             "copies_received": 1,
-            "escalation_policy": self._policies[incoming.status],
+            "escalation_policy": self._stored_policies[incoming.status],
             "escalation_level": 0,
         }
-        dialect_insert = (
-            pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-        )
-        statement = (
-            dialect_insert(alerts)
-            .values(values)
-            .on_conflict_do_nothing(index_elements=["alert_id"])
-            .returning(alerts.c.id)
-        )
-        return conn.execute(statement).scalar_one_or_none()
 
     @staticmethod
     def _record_copy(
@@ -360,6 +340,26 @@ class Intake:
                 payload=incoming.value,
             )
         )
+
+
+_INSERT_EVENT = insert(events).returning(events.c.id)
+_COUNT_NEW_ALERTS = (
+    update(events)
+    .where(events.c.id == bindparam("event_pk"))
+    .values(new_alert_count=bindparam("new_alerts"))
+)
+
+
+@functools.cache
+def _insert_alert(dialect: str) -> Any:
+    """Insert an alert unless its ``alert_id`` exists, returning its id or nothing:
+    the unique constraint decides, so concurrent copies cannot both get in."""
+    dialect_insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    return (
+        dialect_insert(alerts)
+        .on_conflict_do_nothing(index_elements=["alert_id"])
+        .returning(alerts.c.id)
+    )
 
 
 def _new_ref() -> str:

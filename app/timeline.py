@@ -38,9 +38,12 @@ def entry(
     }
 
 
+_INSERT = insert(timeline)
+
+
 def append(conn: Connection, entries: list[dict[str, Any]]) -> None:
     if entries:
-        conn.execute(insert(timeline), entries)
+        conn.execute(_INSERT, entries)
 
 
 def read_timeline(conn: Connection, alert_pk: int) -> list[dict[str, Any]]:
