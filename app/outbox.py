@@ -9,6 +9,7 @@ row to whoever claims it after the lease runs out, with the same idempotency key
 
 from __future__ import annotations
 
+import functools
 import random
 import uuid
 from dataclasses import dataclass
@@ -106,6 +107,36 @@ def claim_due(
     oldest waiting delivery only; the others queue behind it and follow, oldest
     first, once it gets through. A healthy endpoint takes deliveries in parallel.
     """
+    pick, lease, read = _claim_statements(conn.dialect.name)
+    ids = list(conn.execute(pick, {"now": now, "limit": limit}).scalars())
+    if not ids:
+        return []
+
+    conn.execute(lease, {"ids": ids, "lease_until": now + timedelta(seconds=lease_s)})
+    rows = conn.execute(read, {"ids": ids}).mappings()
+    return [
+        Claimed(
+            delivery_id=row["id"],
+            alert_pk=row["alert_pk"],
+            idempotency_key=row["idempotency_key"],
+            room_id=row["room_id"],
+            channel=row["channel"],
+            attempt=row["attempts"],
+            recipient=row["recipient"],
+            address=row["address"],
+            purpose=row["purpose"],
+            alert={column.name: row[column.name] for column in _ALERT_COLUMNS}
+            | {"received_at": as_utc(row["received_at"])},
+        )
+        for row in rows
+    ]
+
+
+@functools.cache
+def _claim_statements(dialect: str) -> tuple[Any, Any, Any]:
+    """The claim's three statements, built once: pick the due ids, lease them, and
+    read them with their alerts."""
+    now = bindparam("now")
     due = or_(
         and_(deliveries.c.state == "pending", deliveries.c.next_attempt_at <= now),
         and_(deliveries.c.state == "sending", deliveries.c.lease_until < now),
@@ -128,29 +159,27 @@ def claim_due(
         )
         .exists()
     )
-    query = (
+    pick = (
         select(deliveries.c.id)
         .where(due)
         .where(~failing_ahead)
         .order_by(deliveries.c.created_at, deliveries.c.id)
-        .limit(limit)
+        .limit(bindparam("limit"))
     )
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    ids = list(conn.execute(query).scalars())
-    if not ids:
-        return []
+    if dialect == "postgresql":
+        pick = pick.with_for_update(skip_locked=True)
 
-    conn.execute(
+    chosen = deliveries.c.id.in_(bindparam("ids", expanding=True))
+    lease = (
         update(deliveries)
-        .where(deliveries.c.id.in_(ids))
+        .where(chosen)
         .values(
             state="sending",
-            lease_until=now + timedelta(seconds=lease_s),
+            lease_until=bindparam("lease_until"),
             attempts=deliveries.c.attempts + 1,
         )
     )
-    rows = conn.execute(
+    read = (
         select(
             deliveries.c.id,
             deliveries.c.alert_pk,
@@ -164,25 +193,10 @@ def claim_due(
             *_ALERT_COLUMNS,
         )
         .join(alerts, alerts.c.id == deliveries.c.alert_pk)
-        .where(deliveries.c.id.in_(ids))
+        .where(chosen)
         .order_by(deliveries.c.created_at, deliveries.c.id)
-    ).mappings()
-    return [
-        Claimed(
-            delivery_id=row["id"],
-            alert_pk=row["alert_pk"],
-            idempotency_key=row["idempotency_key"],
-            room_id=row["room_id"],
-            channel=row["channel"],
-            attempt=row["attempts"],
-            recipient=row["recipient"],
-            address=row["address"],
-            purpose=row["purpose"],
-            alert={column.name: row[column.name] for column in _ALERT_COLUMNS}
-            | {"received_at": as_utc(row["received_at"])},
-        )
-        for row in rows
-    ]
+    )
+    return pick, lease, read
 
 
 @dataclass(frozen=True, slots=True)

@@ -148,3 +148,24 @@ def test_migrate_creates_the_sqlite_file_under_the_working_directory(
     migrate(url)
 
     assert (tmp_path / "relative" / "dir" / "x.db").exists()
+
+
+def test_the_migrations_make_exactly_the_tables_the_models_describe(
+    db_url: str,
+) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlalchemy import create_engine
+
+    from app.models import Base
+
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            differences = compare_metadata(
+                MigrationContext.configure(conn), Base.metadata
+            )
+    finally:
+        engine.dispose()
+
+    assert differences == []
