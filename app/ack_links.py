@@ -18,7 +18,6 @@ from datetime import datetime, timedelta
 from functools import partial
 from html import escape
 from typing import Any
-from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
@@ -29,7 +28,7 @@ from app.api_keys import Principal, authenticate
 from app.errors import Conflict
 from app.models import AckToken, Alert, AlertRoom
 from app.outbox import Claimed
-from app.receiving import read_body
+from app.receiving import parse_form, read_body
 from app.store import as_utc
 
 ack_tokens = AckToken.__table__
@@ -140,9 +139,8 @@ async def link_page(token: str, request: Request) -> HTMLResponse:
 
 @router.post("/a/{token}", response_class=HTMLResponse, include_in_schema=False)
 async def confirm(token: str, request: Request) -> HTMLResponse:
-    raw = await read_body(request, limit=4096)
-    fields = parse_qs(raw.decode("utf-8", "replace"), max_num_fields=10)
-    presented = (fields.get("key") or [""])[0].strip()
+    form = parse_form(await read_body(request, limit=4096), max_fields=10)
+    presented = form.get("key", "").strip()
     now = request.app.state.clock.now()
     admin_key = request.app.state.settings.admin_key.get_secret_value()
 

@@ -90,6 +90,12 @@ def list_keys(conn: Connection) -> list[dict[str, Any]]:
     return [dict(row) for row in rows]
 
 
+def key_labels(conn: Connection) -> dict[str, str]:
+    """Each key's label by its id, for showing who acted in words."""
+    rows = conn.execute(select(api_keys.c.key_id, api_keys.c.label))
+    return {row.key_id: row.label for row in rows if row.label}
+
+
 def authenticate(
     conn: Connection, *, presented: str | None, admin_key: str = ""
 ) -> Principal | None:

@@ -116,9 +116,10 @@ def check_config(
     if not rooms.sms_enabled:
         typer.echo("note: SMS is off: no SMS gateway is configured")
     covered = sum(len(room.districts) for room in rooms.rooms)
+    police = sum(len(room.police_districts) for room in rooms.rooms)
     typer.echo(
-        f"ok: {len(rooms.rooms)} rooms, {covered} districts by name, "
-        f"fallback {rooms.fallback_room}"
+        f"ok: {len(rooms.rooms)} rooms, {covered} districts by name and "
+        f"{police} police districts, fallback {rooms.fallback_room}"
     )
 
 
@@ -316,7 +317,8 @@ def roster_check(
     for problem in problems:
         typer.echo(f"{problem.kind}: {problem.message}")
     if problems:
-        typer.echo(f"{len(problems)} problems in the next {days} days", err=True)
+        noun = "problem" if len(problems) == 1 else "problems"
+        typer.echo(f"{len(problems)} {noun} in the next {days} days", err=True)
         raise typer.Exit(code=1)
     typer.echo(f"ok: no gaps or overlaps in the next {days} days")
 

@@ -19,7 +19,6 @@ from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
@@ -29,11 +28,12 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import Connection
 
 from app import alert_actions, console_sessions
-from app.api_keys import Principal
+from app.api_keys import Principal, key_labels
 from app.console_sessions import COOKIE, Session
 from app.console_text import LANGUAGES, coded, translator
-from app.errors import Conflict, InvalidRequest, NotFound
+from app.errors import BodyTooLarge, Conflict, InvalidRequest, NotFound
 from app.metrics import ACKNOWLEDGEMENTS
+from app.receiving import parse_form, read_body
 from app.store import as_utc
 
 HERE = Path(__file__).parent
@@ -69,7 +69,7 @@ _HEADERS = {
 }
 
 
-def _ist(value: Any, pattern: str = "%d %b %Y, %H:%M:%S") -> str:
+def _ist(value: Any, pattern: str = "%d-%m-%Y %H:%M:%S") -> str:
     """A stored UTC instant as a wall-clock time in Asia/Kolkata."""
     if value is None:
         return "-"
@@ -86,13 +86,22 @@ templates = Environment(
 )
 
 
+def _actor(value: str | None, labels: dict[str, str]) -> str:
+    """``key:3f2a... (SI Meena)`` as ``Kota City desk (SI Meena)``."""
+    if not value:
+        return "-"
+    key, _, rest = value.partition(" ")
+    label = labels.get(key.removeprefix("key:")) if key.startswith("key:") else None
+    return f"{label} {rest}".strip() if label else value
+
+
 def _detail(value: Any) -> str:
     """A value of a timeline entry's detail, instants in Asia/Kolkata."""
     if isinstance(value, list | tuple):
         return ", ".join(_detail(item) for item in value)
     if isinstance(value, str) and len(value) >= 19 and value[10:11] == "T":
         try:
-            return _ist(value, "%d %b, %H:%M:%S")
+            return _ist(value, "%d-%m %H:%M:%S")
         except ValueError:
             return value
     return str(value)
@@ -100,6 +109,7 @@ def _detail(value: Any) -> str:
 
 templates.filters["ist"] = _ist
 templates.filters["detail"] = _detail
+templates.filters["actor"] = _actor
 templates.filters["fromiso"] = lambda value: as_utc(datetime.fromisoformat(value))
 
 
@@ -111,10 +121,8 @@ async def board_page(request: Request) -> Response:
     session = await _session(request)
     if session is None:
         return _to_sign_in(request)
-    found = await _store(request).read(
-        partial(alert_actions.board, principal=session.principal)
-    )
-    return _render(request, "board.html", session=session, **_board_values(found))
+    found = await _store(request).read(partial(_board, principal=session.principal))
+    return _render(request, "board.html", session=session, **found)
 
 
 @router.get("/board", response_class=HTMLResponse)
@@ -123,11 +131,9 @@ async def board_rows(request: Request) -> Response:
     session = await _session(request)
     if session is None:
         return Response(status_code=401, headers=_HEADERS)
-    found = await _store(request).read(
-        partial(alert_actions.board, principal=session.principal)
-    )
+    found = await _store(request).read(partial(_board, principal=session.principal))
     html = templates.get_template("board_rows.html").render(
-        **_common(request, session), **_board_values(found)
+        **_common(request, session), **found
     )
     tag = '"' + hashlib.sha256(html.encode()).hexdigest()[:24] + '"'
     headers = _HEADERS | {"etag": tag}
@@ -142,12 +148,12 @@ async def alert_page(ref: str, request: Request) -> Response:
     if session is None:
         return _to_sign_in(request)
 
-    def work(conn: Connection) -> dict[str, Any]:
+    def work(conn: Connection) -> tuple[dict[str, Any], dict[str, str]]:
         row = alert_actions.find_alert(conn, principal=session.principal, ref=ref)
-        return alert_actions.detail(conn, row)
+        return alert_actions.detail(conn, row), key_labels(conn)
 
     try:
-        alert = await _store(request).read(work)
+        alert, labels = await _store(request).read(work)
     except NotFound:
         return _render(request, "missing.html", session=session, status_code=404)
     done = request.query_params.get("done")
@@ -157,6 +163,7 @@ async def alert_page(ref: str, request: Request) -> Response:
         "alert.html",
         session=session,
         alert=alert,
+        labels=labels,
         outcomes=alert_actions.OUTCOMES,
         done=done if done in ACTIONS else None,
         error=error if error in _ACTION_ERRORS else None,
@@ -207,6 +214,11 @@ async def sign_in(request: Request) -> Response:
     expected = request.cookies.get(SIGN_IN_COOKIE, "")
     if not expected or not console_sessions.forms_match(form.get("csrf"), expected):
         return _sign_in_form(request, error="form_expired", status_code=400)
+    throttle = request.app.state.sign_in_throttle
+    address = request.client.host if request.client else "unknown"
+    now = request.app.state.clock.now()
+    if throttle.blocked(address, now=now):
+        return _sign_in_form(request, error="too_many_tries", status_code=429)
 
     settings = request.app.state.settings
     lifetime = timedelta(hours=settings.console_session_h)
@@ -216,11 +228,12 @@ async def sign_in(request: Request) -> Response:
             presented=form.get("key", "").strip(),
             officer=form.get("officer", ""),
             admin_key=settings.admin_key.get_secret_value(),
-            now=request.app.state.clock.now(),
+            now=now,
             lifetime=lifetime,
         )
     )
     if token is None:
+        throttle.failed(address, now=now)
         return _sign_in_form(request, error="key_wrong", status_code=401)
 
     response = RedirectResponse("/console", status_code=303)
@@ -278,8 +291,13 @@ def _action(
     )
 
 
-def _board_values(found: dict[str, Any]) -> dict[str, Any]:
-    return {"alerts": found["alerts"], "total": found["total"]}
+def _board(conn: Connection, *, principal: Principal) -> dict[str, Any]:
+    found = alert_actions.board(conn, principal=principal)
+    return {
+        "alerts": found["alerts"],
+        "total": found["total"],
+        "labels": key_labels(conn),
+    }
 
 
 async def _session(request: Request) -> Session | None:
@@ -428,10 +446,8 @@ async def _form(request: Request) -> dict[str, str]:
         "application/x-www-form-urlencoded"
     ):
         return {}
-    raw = b""
-    async for chunk in request.stream():
-        raw += chunk
-        if len(raw) > MAX_FORM_BYTES:
-            return {}
-    fields = parse_qs(raw.decode("utf-8", "replace"), max_num_fields=20)
-    return {name: values[0] for name, values in fields.items() if values}
+    try:
+        raw = await read_body(request, limit=MAX_FORM_BYTES)
+    except BodyTooLarge:
+        return {}
+    return parse_form(raw, max_fields=20)

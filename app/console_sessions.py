@@ -122,6 +122,38 @@ def find_session(
     return Session(principal, csrf_token(token), as_utc(row.expires_at))
 
 
+class SignInThrottle:
+    """Wrong keys per client address. Past ``limit`` in ``window``, the address is
+    refused until its oldest failure leaves the window. Keys are 256 random bits,
+    so this guards a weak ``REDFLAG_ADMIN_KEY`` and the logs, not the room keys.
+    Kept per process: each replica counts its own."""
+
+    def __init__(
+        self,
+        *,
+        limit: int = 10,
+        window: timedelta = timedelta(minutes=5),
+        addresses: int = 10_000,
+    ):
+        self._limit = limit
+        self._window = window
+        self._addresses = addresses
+        self._failures: dict[str, list[datetime]] = {}
+
+    def blocked(self, address: str, *, now: datetime) -> bool:
+        recent = [t for t in self._failures.get(address, []) if now - t < self._window]
+        if recent:
+            self._failures[address] = recent
+        else:
+            self._failures.pop(address, None)
+        return len(recent) >= self._limit
+
+    def failed(self, address: str, *, now: datetime) -> None:
+        if address not in self._failures and len(self._failures) >= self._addresses:
+            self._failures.pop(next(iter(self._failures)))  # the longest-known
+        self._failures.setdefault(address, []).append(now)
+
+
 def end_session(conn: Connection, *, token: str, now: datetime) -> None:
     conn.execute(
         update(console_sessions)

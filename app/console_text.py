@@ -31,6 +31,10 @@ LABELS: dict[str, tuple[str, str]] = {
         "आपका नाम या बैज नंबर (आपकी कार्रवाई के साथ दिखेगा)",
     ),
     "key_wrong": ("That key is not valid.", "यह कुंजी मान्य नहीं है।"),
+    "too_many_tries": (
+        "Too many wrong keys from here. Wait five minutes, or call the command centre.",
+        "यहाँ से बहुत बार गलत कुंजी डाली गई। पाँच मिनट रुकें, या कमांड सेंटर को फ़ोन करें।",
+    ),
     "form_expired": (
         "The form had expired. Please try again.",
         "फ़ॉर्म की अवधि समाप्त हो गई थी। कृपया फिर से प्रयास करें।",
@@ -42,6 +46,7 @@ LABELS: dict[str, tuple[str, str]] = {
         "Unacknowledged first, then by risk, newest first. Updates by itself.",
         "पहले बिना स्वीकृति वाले, फिर जोखिम के अनुसार, नए पहले। अपने आप अद्यतन होता है।",
     ),
+    "updated": ("Updated", "अद्यतन"),
     "sound_on": ("Sound: on", "आवाज़: चालू"),
     "sound_off": (
         "Sound: off (press to turn on)",

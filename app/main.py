@@ -23,6 +23,7 @@ from app import (
     webhooks,
 )
 from app.clock import Clock, SystemClock
+from app.console_sessions import SignInThrottle
 from app.delivery_runtime import delivering, escalating, paging_for
 from app.gazetteer import Gazetteer, load_gazetteer
 from app.http_errors import RequestIdMiddleware, install_error_handlers
@@ -107,6 +108,7 @@ def create_app(
     app.state.rooms = rooms
     app.state.paging = paging
     app.state.on_alert_changed = None
+    app.state.sign_in_throttle = SignInThrottle()
     install_error_handlers(app)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(webhooks.router)

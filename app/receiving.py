@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import zlib
 from typing import Any
+from urllib.parse import parse_qs
 
 from starlette.requests import Request
 
@@ -71,6 +72,16 @@ def decode_body(body: bytes, *, content_encoding: str | None, limit: int) -> byt
     if len(inflated) > limit or inflater.unconsumed_tail:
         raise BodyTooLarge("The inflated body is larger than the configured limit.")
     return inflated
+
+
+def parse_form(body: bytes, *, max_fields: int) -> dict[str, str]:
+    """An urlencoded form, the first value of each field; a form with more than
+    ``max_fields`` fields, or one that does not parse, is an empty one."""
+    try:
+        fields = parse_qs(body.decode("utf-8", "replace"), max_num_fields=max_fields)
+    except ValueError:
+        return {}
+    return {name: values[0] for name, values in fields.items() if values}
 
 
 def parse_json(body: bytes) -> Any:

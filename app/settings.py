@@ -62,6 +62,9 @@ def decode_whsec(secret: str) -> bytes:
     return key
 
 
+MIN_ADMIN_KEY = 32
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="REDFLAG_", extra="ignore")
 
@@ -206,8 +209,14 @@ class Settings(BaseSettings):
                 "SMS is configured but REDFLAG_PUBLIC_BASE_URL is not https://; "
                 "the acknowledgement link in each SMS must be HTTPS"
             )
-        if self.admin_key.get_secret_value():
+        admin_key = self.admin_key.get_secret_value()
+        if admin_key:
             named.append(("REDFLAG_ADMIN_KEY", self.admin_key))
+            if len(admin_key) < MIN_ADMIN_KEY:
+                # It opens every room's alerts, the person's details with them.
+                problems.append(
+                    f"REDFLAG_ADMIN_KEY is shorter than {MIN_ADMIN_KEY} characters"
+                )
         for name, secret in named:
             if secret_is_placeholder(secret.get_secret_value()):
                 problems.append(f"{name} is empty or a placeholder")

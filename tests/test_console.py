@@ -270,7 +270,7 @@ def test_the_alert_page_shows_the_person_and_works_the_alert_to_resolved(
     assert "324005" in page.text and "Kota City" in page.text
     assert acked.status_code == 303
     assert LABELS["done_acknowledge"][0] in after_ack.text
-    assert "SI R. Meena" in after_ack.text
+    assert "test (SI R. Meena)" in after_ack.text  # the key's label, not its id
     assert LABELS["done_resolve"][0] in after_resolve.text
     assert "Parents with her" in after_resolve.text
     assert again.headers["location"].endswith("?error=already_resolved")
@@ -446,6 +446,46 @@ def test_the_console_speaks_hindi_when_asked_and_remembers(console: Console) -> 
     assert LABELS["open_alerts"][1] in kept.text
     assert LABELS["state_notifying"][1] in rows.text
     assert LABELS["open_alerts"][0] in back.text
+
+
+def test_wrong_keys_from_one_address_are_throttled(console: Console) -> None:
+    browser = console.browser()
+    answers = []
+    for key in [f"rfk_guess_{i}" for i in range(10)] + [console.api.key_for("tonk")]:
+        form = browser.get("/console/sign-in")
+        answers.append(
+            browser.post(
+                "/console/sign-in", data={"csrf": form_token(form.text), "key": key}
+            )
+        )
+    console.clock.at = NOW + timedelta(minutes=5)
+    form = browser.get("/console/sign-in")
+    later = browser.post(
+        "/console/sign-in",
+        data={"csrf": form_token(form.text), "key": console.api.key_for("tonk")},
+    )
+
+    assert [a.status_code for a in answers] == [401] * 10 + [429]
+    assert LABELS["too_many_tries"][0] in answers[-1].text
+    assert later.status_code == 303
+
+
+@pytest.mark.parametrize(
+    "path", ["/console/sign-in", "/console/sign-out", "/console/alerts/RF-X/resolve"]
+)
+def test_a_form_of_too_many_fields_is_an_empty_form_not_a_500(
+    console: Console, path: str
+) -> None:
+    """Regression: 21 empty fields made the form parser raise, a 500."""
+    browser = console.sign_in_room("kota-city")
+
+    response = browser.post(
+        path,
+        content=b"&" * 30 + b"a=1&" * 30,
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+
+    assert response.status_code < 500
 
 
 @pytest.mark.parametrize(

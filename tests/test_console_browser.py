@@ -218,6 +218,25 @@ def test_another_room_finds_nothing_of_the_alert(
     assert "Sample Student" not in alert_text
 
 
+def test_the_board_says_so_when_it_cannot_refresh(
+    desk: Desk, open_page: Callable[..., Any]
+) -> None:
+    """A proxy answering 502 while the service restarts: the desk must see that the
+    board is stale, and the board must catch up once it is back."""
+    page = open_page()
+    sign_in(page, desk, "kota-city")
+    expect(page.locator("#updated")).to_contain_text(LABELS["updated"][0])
+    page.route("**/console/board", lambda route: route.fulfill(status=502))
+    offline = page.get_by_text(LABELS["connection_lost"][0])
+
+    expect(offline).to_be_visible(timeout=3000)
+    ref = desk.post_alert("rf-browser-stale", location={"pincode": "324005"})
+    page.unroute("**/console/board")
+
+    expect(page.locator(f'tr[data-ref="{ref}"]')).to_be_visible(timeout=3000)
+    expect(offline).to_be_hidden()
+
+
 def test_at_360_pixels_nothing_scrolls_sideways(
     desk: Desk, open_page: Callable[..., Any], screenshots: Path
 ) -> None:

@@ -92,3 +92,13 @@ def test_secrets_never_print() -> None:
 
     assert "a7f3c9e1b2d4" not in repr(settings)
     assert "f00dfeed1234" not in str(settings.model_dump())
+
+
+def test_a_short_admin_key_is_refused_outside_demo_mode() -> None:
+    """It opens every room's alerts; 32 characters at least."""
+    short = Settings(**REAL, admin_key="abc")
+    long_enough = Settings(**REAL, admin_key="k" * 8 + "3f9a1c7e5b2d4086" + "x" * 8)
+
+    with pytest.raises(ConfigError, match="REDFLAG_ADMIN_KEY is shorter than 32"):
+        short.check_secrets(sms_enabled=False)
+    long_enough.check_secrets(sms_enabled=False)

@@ -118,6 +118,17 @@
 
   var etag = null;
 
+  function showOnline(current) {
+    document.getElementById("offline").hidden = current;
+    if (!current) return;
+    var updated = document.getElementById("updated");
+    var time = new Date().toLocaleTimeString("en-GB", {
+      timeZone: "Asia/Kolkata",
+      hour12: false,
+    });
+    updated.textContent = updated.getAttribute("data-label") + " " + time + " IST";
+  }
+
   function poll() {
     var headers = etag ? { "If-None-Match": etag } : {};
     fetch(board.getAttribute("data-src"), {
@@ -126,12 +137,14 @@
       headers: headers,
     })
       .then(function (response) {
-        document.getElementById("offline").hidden = true;
         if (response.status === 401) {
           window.location.assign("/console/sign-in?expired=1");
           return null;
         }
-        if (response.status === 304 || !response.ok) return null;
+        // A proxy's 502, a 503: the board is not current, and the desk must know.
+        var current = response.ok || response.status === 304;
+        showOnline(current);
+        if (!current || response.status === 304) return null;
         etag = response.headers.get("ETag");
         return response.text();
       })
@@ -152,7 +165,7 @@
         tickAges();
       })
       .catch(function () {
-        document.getElementById("offline").hidden = false;
+        showOnline(false);
       })
       .then(function () {
         window.setTimeout(poll, POLL_MS);
