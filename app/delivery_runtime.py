@@ -12,7 +12,6 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 
-import httpx
 import structlog
 
 from app.circuit import CircuitBreaker
@@ -23,6 +22,7 @@ from app.notifiers.http import USER_AGENT, HttpNotifier
 from app.notifiers.msg91 import Msg91Gateway
 from app.notifiers.sms import SmsGateway, SmsNotifier, default_template_text
 from app.notifiers.twilio import TwilioGateway
+from app.outbound import OutboundClient
 from app.outbox import RetryPolicy, release_leases
 from app.room_config import RoomsConfig
 from app.roster import Roster
@@ -35,18 +35,14 @@ from app.worker import DeliveryWorker
 log = structlog.get_logger(__name__)
 
 
-def outbound_client(settings: Settings) -> httpx.AsyncClient:
+def outbound_client(settings: Settings) -> OutboundClient:
     """One client per process. Every call has a timeout, so an endpoint that hangs
     holds a connection for one attempt at most and the pool always recovers."""
-    return httpx.AsyncClient(
-        headers={"user-agent": USER_AGENT},
-        limits=httpx.Limits(
-            max_connections=settings.worker_concurrency * 2,
-            max_keepalive_connections=settings.worker_concurrency,
-            keepalive_expiry=30,
-        ),
-        timeout=httpx.Timeout(settings.attempt_timeout_s),
-        follow_redirects=False,
+    return OutboundClient(
+        max_connections=settings.worker_concurrency * 2,
+        max_per_host=settings.worker_concurrency,
+        timeout_s=settings.attempt_timeout_s,
+        user_agent=USER_AGENT,
     )
 
 
@@ -92,7 +88,7 @@ async def delivering(
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        await client.aclose()
+        await client.close()
 
 
 def paging_for(settings: Settings, rooms: RoomsConfig, roster: Roster) -> Paging:
@@ -125,7 +121,7 @@ async def escalating(
             await task
 
 
-def notifiers(settings: Settings, client: httpx.AsyncClient) -> dict[str, Notifier]:
+def notifiers(settings: Settings, client: OutboundClient) -> dict[str, Notifier]:
     breaker = CircuitBreaker(
         failure_threshold=settings.breaker_failures,
         cooldown_s=settings.breaker_cooldown_s,
@@ -156,7 +152,7 @@ def notifiers(settings: Settings, client: httpx.AsyncClient) -> dict[str, Notifi
     return found
 
 
-def sms_gateways(settings: Settings, client: httpx.AsyncClient) -> list[SmsGateway]:
+def sms_gateways(settings: Settings, client: OutboundClient) -> list[SmsGateway]:
     """The configured SMS gateways, primary first."""
     gateways: list[SmsGateway] = []
     if settings.sms_gateway_url.strip():

@@ -4,6 +4,9 @@ receipt to the room with two ``serve`` replicas taking a steady stream of alerts
 
     .venv/bin/python -m bench.drain          (``make bench-drain``)
 
+A baseline in the same run: the same number of signed POSTs to the same room from a
+bare client (the service's own outbound client, nothing else to do).
+
 Needs the PostgreSQL server named by ``BENCH_PG_URL`` (default the local one, user
 postgres). Each run uses a database of its own, dropped afterwards. The fake room
 (``bench/fast_room.py``) runs under uvicorn in its own process and does not check
@@ -175,7 +178,10 @@ def drain(*, processes: int, total: int, verify: bool) -> dict[str, Any]:
 def end_to_end(*, rate: float, total: int, verify: bool) -> dict[str, Any]:
     """Two serve replicas, each with its worker; alerts alternate between them."""
     with database() as db_url, fast_room(verify=verify) as room_url:
-        env = relay_env(db_url=db_url, room_url=room_url, sms_url="")
+        # Escalation off, as in the drain: one delivery an alert, to its room.
+        env = relay_env(
+            db_url=db_url, room_url=room_url, sms_url="", escalation_enabled="false"
+        )
         replicas = [RelayProcess("serve", env).start() for _ in range(2)]
         try:
             clients = [httpx.Client(base_url=r.url, timeout=10) for r in replicas]
@@ -220,6 +226,54 @@ def end_to_end(*, rate: float, total: int, verify: bool) -> dict[str, Any]:
     }
 
 
+def baseline(*, total: int, verify: bool, concurrency: int = 64) -> dict[str, Any]:
+    """The ceiling: the same number of signed POSTs, from one process with the
+    service's own outbound client and nothing else to do, to the same fake room."""
+    import asyncio
+
+    from app.demo import DEMO_ROOM_SECRET as secret
+    from app.outbound import OutboundClient
+    from app.settings import decode_whsec
+    from app.signatures import sign_standard
+
+    key = decode_whsec(secret)
+    body = b'{"received_at": "2026-12-04T00:00:00+00:00"}'
+
+    async def send_all(url: str) -> float:
+        client = OutboundClient(max_connections=concurrency * 2)
+        gate = asyncio.Semaphore(concurrency)
+
+        async def one(i: int) -> None:
+            stamp = int(time.time())
+            headers = {
+                "content-type": "application/json",
+                "webhook-id": f"msg_base_{i}",
+                "webhook-timestamp": str(stamp),
+                "webhook-signature": sign_standard(
+                    key=key, message_id=f"msg_base_{i}", timestamp=stamp, body=body
+                ),
+            }
+            async with gate:
+                reply = await client.post(url, content=body, headers=headers)
+                assert reply.status_code == 204, reply.status_code
+
+        started = time.monotonic()
+        try:
+            await asyncio.gather(*(one(i) for i in range(total)))
+        finally:
+            await client.close()
+        return time.monotonic() - started
+
+    with fast_room(verify=verify) as room_url:
+        elapsed = asyncio.run(send_all(room_url + "/rooms/baseline"))
+    return {
+        "posts": total,
+        "concurrency": concurrency,
+        "seconds": round(elapsed, 2),
+        "per_second": round(total / elapsed, 1),
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--deliveries", type=int, default=10_000)
@@ -228,6 +282,7 @@ def main() -> int:
     parser.add_argument(
         "--verify", action="store_true", help="the fake room checks every signature"
     )
+    parser.add_argument("--out", type=Path, help="default bench/results/drain-DATE")
     args = parser.parse_args()
 
     results: dict[str, Any] = {
@@ -238,6 +293,12 @@ def main() -> int:
         "room_verifies_signatures": args.verify,
         "drain": [],
     }
+    base = baseline(total=args.deliveries, verify=args.verify)
+    results["baseline"] = base
+    print(
+        f"base   a bare client, {base['posts']} signed POSTs to the same room: "
+        f"{base['seconds']} s = {base['per_second']}/s"
+    )
     for processes in (1, 2):
         run = drain(processes=processes, total=args.deliveries, verify=args.verify)
         results["drain"].append(run)
@@ -254,7 +315,9 @@ def main() -> int:
         f"max {e2e['ms']['max']} ms ({e2e['delivered']} delivered)"
     )
 
-    out = ROOT / "bench" / "results" / f"drain-{datetime.now(UTC):%Y-%m-%d}.json"
+    out = args.out or (
+        ROOT / "bench" / "results" / f"drain-{datetime.now(UTC):%Y-%m-%d}.json"
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"written to {out.relative_to(ROOT)}")

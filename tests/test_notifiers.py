@@ -21,6 +21,7 @@ from app.local_server import ServiceThread
 from app.models import Delivery, DeliveryAttempt
 from app.notifiers.base import Outbound, SendResult
 from app.notifiers.http import HttpNotifier
+from app.outbound import OutboundClient
 from app.store import Store
 from tests.builders import alert, meta_body, meta_headers
 from tests.conftest import example_rooms
@@ -57,7 +58,8 @@ def outbound(
 async def send_http(
     room: FakeControlRoom, *, timeout_s: float = 5.0, url: str | None = None
 ) -> SendResult:
-    async with httpx.AsyncClient() as client:
+    client = OutboundClient()
+    try:
         notifier = HttpNotifier(
             client=client,
             clock=SystemClock(),
@@ -65,6 +67,8 @@ async def send_http(
             public_base_url="https://relay.example.in",
         )
         return await notifier.send(outbound(url or room.url))
+    finally:
+        await client.close()
 
 
 # The HTTP notifier.

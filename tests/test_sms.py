@@ -7,7 +7,6 @@ import asyncio
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
-import httpx
 import pytest
 from pydantic import SecretStr
 
@@ -20,6 +19,7 @@ from app.notifiers.base import Outbound, SendResult
 from app.notifiers.msg91 import Msg91Gateway
 from app.notifiers.sms import SmsNotifier, default_template_text
 from app.notifiers.twilio import TwilioGateway
+from app.outbound import OutboundClient
 from app.sms_text import (
     DltTemplate,
     InvalidNumber,
@@ -197,7 +197,8 @@ def send(
     message: Outbound | None = None,
 ) -> SendResult:
     async def run() -> SendResult:
-        async with httpx.AsyncClient() as client:
+        client = OutboundClient()
+        try:
             chosen = []
             for name in gateways:
                 if name == "msg91":
@@ -229,6 +230,8 @@ def send(
                 breaker=breaker or CircuitBreaker(),
             )
             return await notifier.send(message or outbound())
+        finally:
+            await client.close()
 
     return asyncio.run(run())
 

@@ -2,7 +2,7 @@
 
 A notifier sends one delivery over its channel and either returns a ``SendResult`` or
 raises ``DeliveryError`` saying whether a later attempt may succeed. It translates
-its transport's failures itself; nothing from httpx leaves a notifier.
+its transport's failures itself; nothing from the HTTP client leaves a notifier.
 """
 
 from __future__ import annotations

@@ -7,13 +7,12 @@ delivery's idempotency key: the same on every attempt, so a room drops duplicate
 
 from __future__ import annotations
 
-import httpx
-
 from app.circuit import CircuitBreaker
 from app.clock import Clock
 from app.errors import DeliveryError
 from app.messages import alert_document, alert_link
 from app.notifiers.base import Outbound, SendResult, parse_retry_after
+from app.outbound import OutboundClient, OutboundTimeout, OutboundUnreachable, Reply
 from app.payload import dumps
 from app.signatures import sign_standard
 
@@ -26,7 +25,7 @@ class HttpNotifier:
     def __init__(
         self,
         *,
-        client: httpx.AsyncClient,
+        client: OutboundClient,
         clock: Clock,
         timeout_s: float,
         public_base_url: str,
@@ -34,7 +33,7 @@ class HttpNotifier:
     ):
         self._client = client
         self._clock = clock
-        self._timeout = httpx.Timeout(timeout_s)
+        self._timeout_s = timeout_s
         self._public_base_url = public_base_url
         self._breaker = breaker or CircuitBreaker()
 
@@ -85,16 +84,16 @@ class HttpNotifier:
     async def _post(self, url: str, body: bytes, headers: dict[str, str]) -> SendResult:
         try:
             response = await self._client.post(
-                url, content=body, headers=headers, timeout=self._timeout
+                url, content=body, headers=headers, timeout_s=self._timeout_s
             )
-        except httpx.TimeoutException as exc:
+        except OutboundTimeout as exc:
             raise DeliveryError("timeout", retryable=True) from exc
-        except httpx.TransportError as exc:
+        except OutboundUnreachable as exc:
             raise DeliveryError("connection_error", retryable=True) from exc
         return classify(response)
 
 
-def classify(response: httpx.Response) -> SendResult:
+def classify(response: Reply) -> SendResult:
     """2xx is delivered; 408, 429 and 5xx may pass later; other statuses never will."""
     status = response.status_code
     if 200 <= status < 300:

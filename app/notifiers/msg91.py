@@ -11,11 +11,11 @@ Request: ``POST <gateway>`` (``https://control.msg91.com/api/v5/flow``) with an
 
 from __future__ import annotations
 
-import httpx
 from pydantic import SecretStr
 
 from app.errors import DeliveryError
 from app.notifiers.base import parse_retry_after
+from app.outbound import OutboundClient, OutboundTimeout, OutboundUnreachable, Reply
 from app.sms_text import is_gsm7
 
 
@@ -25,7 +25,7 @@ class Msg91Gateway:
     def __init__(
         self,
         *,
-        client: httpx.AsyncClient,
+        client: OutboundClient,
         url: str,
         authkey: SecretStr,
         template_id: str,
@@ -37,7 +37,7 @@ class Msg91Gateway:
         self._authkey = authkey
         self._template_id = template_id
         self._sender = sender
-        self._timeout = httpx.Timeout(timeout_s)
+        self._timeout_s = timeout_s
 
     async def send(
         self, *, numbers: list[str], text: str, values: dict[str, str]
@@ -54,22 +54,21 @@ class Msg91Gateway:
         headers = {
             "authkey": self._authkey.get_secret_value(),
             "accept": "application/json",
-            "content-type": "application/json",
         }
         try:
             response = await self._client.post(
-                self._url, json=body, headers=headers, timeout=self._timeout
+                self._url, json_body=body, headers=headers, timeout_s=self._timeout_s
             )
-        except httpx.TimeoutException as exc:
+        except OutboundTimeout as exc:
             raise DeliveryError("timeout", retryable=True) from exc
-        except httpx.TransportError as exc:
+        except OutboundUnreachable as exc:
             raise DeliveryError("connection_error", retryable=True) from exc
 
         request_id = _request_id(response)
         return [(number, request_id) for number in numbers]
 
 
-def _request_id(response: httpx.Response) -> str:
+def _request_id(response: Reply) -> str:
     status = response.status_code
     if status == 429 or status >= 500:
         raise DeliveryError(

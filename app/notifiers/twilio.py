@@ -8,11 +8,11 @@ message's ``sid``; the status callbacks name that sid.
 
 from __future__ import annotations
 
-import httpx
 from pydantic import SecretStr
 
 from app.errors import DeliveryError
 from app.notifiers.base import parse_retry_after
+from app.outbound import OutboundClient, OutboundTimeout, OutboundUnreachable, Reply
 
 
 class TwilioGateway:
@@ -21,7 +21,7 @@ class TwilioGateway:
     def __init__(
         self,
         *,
-        client: httpx.AsyncClient,
+        client: OutboundClient,
         api_url: str,
         account_sid: str,
         auth_token: SecretStr,
@@ -36,7 +36,7 @@ class TwilioGateway:
         self._auth = (account_sid, auth_token.get_secret_value())
         self._sender = sender
         self._status_callback = status_callback
-        self._timeout = httpx.Timeout(timeout_s)
+        self._timeout_s = timeout_s
 
     async def send(
         self, *, numbers: list[str], text: str, values: dict[str, str]
@@ -48,17 +48,17 @@ class TwilioGateway:
                 form["StatusCallback"] = self._status_callback
             try:
                 response = await self._client.post(
-                    self._url, data=form, auth=self._auth, timeout=self._timeout
+                    self._url, form=form, auth=self._auth, timeout_s=self._timeout_s
                 )
-            except httpx.TimeoutException as exc:
+            except OutboundTimeout as exc:
                 raise DeliveryError("timeout", retryable=True) from exc
-            except httpx.TransportError as exc:
+            except OutboundUnreachable as exc:
                 raise DeliveryError("connection_error", retryable=True) from exc
             sent.append((number, _sid(response)))
         return sent
 
 
-def _sid(response: httpx.Response) -> str:
+def _sid(response: Reply) -> str:
     status = response.status_code
     try:
         answer = response.json()
