@@ -5,6 +5,7 @@ What a browser does with the pages is in test_console_browser.py."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -210,6 +211,27 @@ def test_the_board_answers_304_while_nothing_changes(console: Console) -> None:
     assert (same.status_code, changed.status_code) == (304, 200)
     assert "rf-con-etag-2" not in changed.text  # the partner's id is not shown
     assert changed.text.count("data-ref=") == 2
+
+
+def test_the_board_is_304_on_a_clock_that_runs_too(
+    start_service: Callable[..., ServiceThread], room: FakeControlRoom
+) -> None:
+    """Regression: the server's time was inside the rows, so no two polls matched."""
+    service = start_service(
+        rooms=example_rooms(room.url, escalation=None), admin_key=ADMIN_KEY
+    )
+    console = Console(service, FrozenClock(NOW))
+    console.post_alert("rf-con-etag-clock", pincode="324005")
+    browser = console.sign_in_room("kota-city")
+    first = browser.get("/console/board")
+    time.sleep(1.1)
+
+    again = browser.get(
+        "/console/board", headers={"if-none-match": first.headers["etag"]}
+    )
+
+    assert again.status_code == 304
+    assert again.headers["x-server-now"] > first.headers["x-server-now"]
 
 
 def test_the_board_puts_unacknowledged_and_urgent_alerts_first(

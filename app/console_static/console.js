@@ -12,11 +12,8 @@
     return Date.now() + offset;
   }
 
-  function readOffset(container) {
-    var rows = container.querySelector("[data-server-now]");
-    if (rows) {
-      offset = Date.parse(rows.getAttribute("data-server-now")) - Date.now();
-    }
+  function readOffset(serverNow) {
+    if (serverNow) offset = Date.parse(serverNow) - Date.now();
   }
 
   function tickAges() {
@@ -144,6 +141,7 @@
         // A proxy's 502, a 503: the board is not current, and the desk must know.
         var current = response.ok || response.status === 304;
         showOnline(current);
+        readOffset(response.headers.get("X-Server-Now"));
         if (!current || response.status === 304) return null;
         etag = response.headers.get("ETag");
         return response.text();
@@ -156,7 +154,6 @@
           keep[marked[i].getAttribute("data-ref")] = true;
         }
         board.innerHTML = html;
-        readOffset(board);
         var rows = refs(board);
         for (var ref in keep) {
           if (rows[ref]) rows[ref].classList.add("is-new");
@@ -177,7 +174,7 @@
     showSound();
   }
   if (board) {
-    readOffset(board);
+    readOffset(board.getAttribute("data-server-now"));
     seen = refs(board);
     window.setTimeout(poll, POLL_MS);
     window.addEventListener("focus", clearUnseen);
