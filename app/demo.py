@@ -173,6 +173,7 @@ def delivery_table(settings: Settings) -> list[dict[str, Any]]:
                     Alert.received_at,
                     Delivery.room_id,
                     Delivery.channel,
+                    Delivery.recipient,
                     Delivery.state,
                     Delivery.delivered_at,
                     Delivery.idempotency_key,
@@ -215,17 +216,20 @@ def run_demo(*, keep: bool = False) -> int:
         print()
         header = (
             f"{'alert id':10} {'district':12} {'police district':16} "
-            f"{'control room':16} {'channel':7} {'delivered':9} {'ms':>7}"
+            f"{'control room':16} {'channel':7} {'to':9} {'delivered':9} {'ms':>7}"
         )
         print(header)
         print("-" * len(header))
         for row in table:
             delivered = "yes" if row["state"] == "delivered" else row["state"]
             ms = f"{row['ms']:7.1f}" if row["ms"] is not None else "      -"
+            # The room's own channel, or a person the escalation step pages (the
+            # officers on shift); never their number.
+            to = (row["recipient"] or "room").split(":", 1)[0]
             print(
                 f"{row['alert_id']:10} {row['district'] or '-':12} "
                 f"{row['police_district'] or '-':16} {row['room_id']:16} "
-                f"{row['channel']:7} {delivered:9} {ms}"
+                f"{row['channel']:7} {to:9} {delivered:9} {ms}"
             )
         undelivered = [r for r in table if r["state"] != "delivered"]
         demo.failures += [
