@@ -18,7 +18,7 @@ Order of trust, most trusted first:
    district names; close misspellings by fuzzy matching);
 6. names of cities and districts of other states, in any of those fields;
 7. towns (India Post town offices, the towns of the eight newer districts), Kota
-   localities, and in the locality field village offices: they place an alert when
+   localities, and village offices in a city or locality field: they place an alert when
    nothing above does, support an answer, pick one of an ambiguous answer's
    candidates and refine an older district to a newer one, but never override;
 8. coordinates with a stated accuracy worse than 20 km: never trusted alone. Alone
@@ -58,9 +58,11 @@ PINs 324001-324010, the coaching-hub localities and the city of Kota; Kota Rural
 other Kota PINs), Jaipur (Commissionerate for PINs 302xxx and for the peri-urban thana
 towns the police data names, Jaipur Rural for other 303xxx) and Jodhpur
 (Commissionerate for PINs 342001-342015, Jodhpur Rural for the rest). A named police
-district or locality outranks a PIN range, which outranks the city rule. When nothing
-says which, the city one is taken (its control room is the district's command centre)
-and the confidence is lowered. Elsewhere the police district has the name of the
+district or locality outranks a PIN range, which outranks the city rule and a point's
+distance from the city (within 12 km of Kota, 25 of Jaipur, 15 of Jodhpur: a rough
+reach of the city police, CITY_POLICE_KM). When nothing says which, the city one is
+taken (its control room is the district's command centre) and the confidence is
+lowered. Elsewhere the police district has the name of the
 revenue district. A name can carry a police district: "Kota Rural", "Bhiwadi", or an
 abolished district whose area went to one ("Dudu" -> Jaipur Rural).
 
@@ -446,8 +448,6 @@ class Gazetteer:
             reading.signals.append(_Signal("coordinates", shown, COARSE, 0, match))
             return
 
-        # TODO: a point gives no police district within Kota, Jaipur or Jodhpur (the
-        # city one is the default); police-station boundaries would give it.
         match = polygons.locate(lat, lon)
         if match.outside and -90.0 <= lon <= 90.0 and polygons.inside_outline(lon, lat):
             why = "latitude and longitude look swapped (inside Rajasthan the other way"

@@ -14,8 +14,11 @@ when the indexes are built:
   mean the city and so the city police;
 - then a Kota locality; then a place in another state (ambiguous if it is also a
   Rajasthan town, outside Rajasthan otherwise); then a town post office, weakly (a
-  name in two districts is ambiguous); village post offices only in a locality field
-  (villages share their names with towns all over India);
+  name in two districts is ambiguous); then a village post office, more weakly
+  still, in a city or locality field and never a district field (a town of the
+  name wins over villages of it elsewhere; villages in several districts are
+  ambiguous; a village that shares its name with a place of another state that the
+  index knows is that place's, and names it does not know can mislead);
 - the home district reads district names only.
 
 Post-office names are cleaned into town names ("Ladnuncity S.O" -> Ladnun,
@@ -64,6 +67,10 @@ SPLIT_POLICE = {
 # TODO: PINs split city from rural only roughly: 324010 also serves rural villages, and
 # Jaipur's 303xxx PINs include peri-urban thanas (Chomu, Bassi) that belong to the
 # Commissionerate. A thana-level list with PINs or boundaries would settle both.
+# How far from the district headquarters a point is taken to be the city police's.
+# TODO: a rough reach of each commissionerate (and of Kota City), not its boundary;
+# the police-station boundaries are not in app/data and would settle it.
+CITY_POLICE_KM = {"Kota": 12.0, "Jaipur": 25.0, "Jodhpur": 15.0}
 CITY_PINS = {
     "Kota": (324001, 324010),
     "Jaipur": (302000, 302999),
@@ -85,6 +92,7 @@ TOWNS_IN_TWO_DISTRICTS = {
 POLICE_NAMED = 3  # a police-district name, a Kota locality, a listed thana town
 POLICE_BY_PIN = 2  # the PIN range of the city
 POLICE_BY_CITY_NAME = 1  # "Kota" in a city field
+POLICE_BY_DISTANCE = 1  # a point near or far from the city (CITY_POLICE_KM)
 
 # Kinds of place, most specific first: the order in which a key's meanings compete.
 KIND_DISTRICT, KIND_LOCALITY, KIND_ELSEWHERE, KIND_TOWN, KIND_VILLAGE = range(5)
@@ -583,7 +591,7 @@ def _resolve_all(
 ]:
     """Per field class: exact key -> match, and sound key -> match; and the (sound
     key, exact key) pairs offered to fuzzy matching. Village names get no sound keys:
-    they are read in a locality field only, and exactly."""
+    they are read exactly, in a city or locality field."""
     resolver = _Resolver(police_of, default_police, pin_children, parents)
     tables: dict[str, dict[str, Match]] = {fc: {} for fc in FIELD_CLASSES}
     by_sound: dict[str, list[str]] = defaultdict(list)
@@ -678,7 +686,7 @@ class _Resolver:
         if match is not None:
             return {"district": match, "city": match, "locality": match}
         village = self._towns(key, entry.villages, None, village=True)
-        return {"locality": village} if village is not None else {}
+        return {"city": village, "locality": village} if village is not None else {}
 
     def _district(self, entry: _Entry, fc: str) -> Match:
         match = entry.district
@@ -741,16 +749,14 @@ class _Resolver:
         districts = tuple(district for district, _ in ranked)
         what = "village post office" if village else "town"
         if len(districts) > 1:
-            if village:
-                return None
             return Match(
                 districts=districts,
                 confidence=0.3,
-                matched=f"ambiguous: a town of that name is in "
+                matched=f"ambiguous: a {what} of that name is in "
                 f"{' and in '.join(districts)}",
                 ambiguous=True,
                 weak=True,
-                kind=KIND_TOWN,
+                kind=KIND_VILLAGE if village else KIND_TOWN,
             )
 
         district = districts[0]
@@ -907,15 +913,36 @@ class Polygons:
         self, name: str, lat: float, lon: float, confidence: float, matched: str
     ) -> Match:
         """A point in older district `name`; when it is nearer the headquarters of a
-        newer district carved from it than to its own, those are its children."""
+        newer district carved from it than to its own, those are its children. In a
+        district with city and rural police, the distance from the city says which."""
+        police: tuple[tuple[str, str], ...] = ()
+        if name in SPLIT_POLICE:
+            km = _km(self._hq[name], lat, lon)
+            city, rural = SPLIT_POLICE[name]
+            chosen = city if km <= CITY_POLICE_KM[name] else rural
+            police = ((name, chosen),)
+            matched += f"; police {chosen}, {km:.0f} km from {name} city"
         children = self._children.get(name, ())
         if children:
             nearest = min((name, *children), key=lambda d: _km(self._hq[d], lat, lon))
             if nearest != name:
                 ordered = sorted(children, key=lambda d: _km(self._hq[d], lat, lon))
                 matched += f", nearer the headquarters of {nearest}"
-                return Match((name,), confidence, matched, children=tuple(ordered))
-        return Match((name,), confidence, matched)
+                return Match(
+                    (name,),
+                    confidence,
+                    matched,
+                    police=police,
+                    police_rank=POLICE_BY_DISTANCE if police else 0,
+                    children=tuple(ordered),
+                )
+        return Match(
+            (name,),
+            confidence,
+            matched,
+            police=police,
+            police_rank=POLICE_BY_DISTANCE if police else 0,
+        )
 
     def around(self, lat: float, lon: float, accuracy_m: float) -> Match:
         """Where a coarse point may be: never decided alone (ambiguous), unless the

@@ -216,10 +216,14 @@ _M_LABIAL = re.compile(r"m(?=[bp])")
 _DOUBLES = re.compile(r"(.)\1+")
 _SILENT_E = re.compile(r"(?<=[^aeiou])e$")
 _FINAL_H = re.compile(r"(?<=[aeiou])h$")
+_OW = re.compile(r"ow(?![aeiou])")
+_GARH = re.compile(r"(?<=..)gad$")
 
 
 def fold_latin(word: str) -> str:
     """Fold one lower-case Latin word the way Hinglish spellings vary."""
+    if "ow" in word:
+        word = _OW.sub("au", word)  # "Dowsa" is "Dausa", "Chowk" "Chauk"
     for old, new in _LATIN_PAIRS:
         if old in word:
             word = word.replace(old, new)
@@ -235,7 +239,9 @@ def fold_latin(word: str) -> str:
             word = word.replace(old, new)
     word = _M_LABIAL.sub("n", word)
     word = _DOUBLES.sub(r"\1", word)
-    return _FINAL_H.sub("", word)
+    word = _FINAL_H.sub("", word)
+    # -गढ़ (a fort, the end of many town names) is written garh, gadh and gad.
+    return _GARH.sub("gar", word)
 
 
 _CONSONANT = re.compile("[\u0915-\u0939\u0958-\u095f\u0978-\u097f]\u093c?")
