@@ -922,26 +922,22 @@ class Polygons:
             chosen = city if km <= CITY_POLICE_KM[name] else rural
             police = ((name, chosen),)
             matched += f"; police {chosen}, {km:.0f} km from {name} city"
+        ordered: tuple[str, ...] = ()
         children = self._children.get(name, ())
         if children:
             nearest = min((name, *children), key=lambda d: _km(self._hq[d], lat, lon))
             if nearest != name:
-                ordered = sorted(children, key=lambda d: _km(self._hq[d], lat, lon))
-                matched += f", nearer the headquarters of {nearest}"
-                return Match(
-                    (name,),
-                    confidence,
-                    matched,
-                    police=police,
-                    police_rank=POLICE_BY_DISTANCE if police else 0,
-                    children=tuple(ordered),
+                ordered = tuple(
+                    sorted(children, key=lambda d: _km(self._hq[d], lat, lon))
                 )
+                matched += f", nearer the headquarters of {nearest}"
         return Match(
             (name,),
             confidence,
             matched,
             police=police,
             police_rank=POLICE_BY_DISTANCE if police else 0,
+            children=ordered,
         )
 
     def around(self, lat: float, lon: float, accuracy_m: float) -> Match:
