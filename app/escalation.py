@@ -35,6 +35,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from app.clock import Clock
 from app.errors import RelayError
 from app.escalation_policy import EscalationPolicy, Notify
+from app.logs import crash_fields
 from app.metrics import ESCALATIONS
 from app.models import Alert, AlertRoom, Handover
 from app.outbox import deliveries, plan_rows
@@ -442,8 +443,8 @@ class Escalator:
                 await self.tick()
             except RelayError:
                 log.warning("escalation_pass_failed")
-            except Exception:
+            except Exception as exc:
                 # A bug in one pass must not end escalation for every later alert.
-                log.exception("escalation_pass_crashed")
+                log.error("escalation_pass_crashed", **crash_fields(exc))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self._poll_s)

@@ -15,6 +15,7 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import MethodNotAllowed, NotFound, RelayError, RequestRejected
+from app.logs import crash_fields
 from app.metrics import WEBHOOKS
 
 log = structlog.get_logger(__name__)
@@ -121,8 +122,8 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send_with_id)
         except ClientDisconnect:
             log.info("client_disconnected", route=_route_in(scope))
-        except Exception:
-            log.exception("request_crashed", route=_route_in(scope))
+        except Exception as exc:
+            log.error("request_crashed", route=_route_in(scope), **crash_fields(exc))
             if not started:
                 response = error_response(RelayError(), request_id)
                 await response(scope, receive, send_with_id)

@@ -8,8 +8,22 @@ from __future__ import annotations
 
 import logging
 import sys
+import traceback
+from pathlib import Path
+from typing import Any
 
 import structlog
+
+_CRASH_FRAMES = 12
+
+
+def crash_fields(exc: BaseException) -> dict[str, Any]:
+    """What a log line may say of an unexpected exception: its type and where it was
+    raised, frame by frame, but not its message (and not its causes' messages),
+    which may quote whatever it was handling: a payload, a phone number, a key."""
+    frames = traceback.extract_tb(exc.__traceback__)[-_CRASH_FRAMES:]
+    where = [f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in frames]
+    return {"error": type(exc).__name__, "stack": where}
 
 
 def configure_logging(*, level: str = "INFO", fmt: str = "json") -> None:

@@ -21,6 +21,7 @@ from sqlalchemy import Connection
 from app.ack_links import issue_links
 from app.clock import Clock
 from app.errors import DeliveryError, RelayError
+from app.logs import crash_fields
 from app.metrics import ATTEMPTS, RECEIPT_TO_DELIVERY
 from app.notifiers.base import Notifier, Outbound, SendResult
 from app.outbox import Claimed, Outcome, RetryPolicy, claim_due, record_outcomes
@@ -221,7 +222,7 @@ class DeliveryWorker:
         except DeliveryError:
             raise
         except Exception as exc:
-            log.exception("notifier_crashed", channel=claimed.channel)
+            log.error("notifier_crashed", channel=claimed.channel, **crash_fields(exc))
             raise DeliveryError("notifier_crashed", retryable=True) from exc
 
     @staticmethod
