@@ -125,19 +125,23 @@ def check_config(
 
 @cli.command()
 def worker() -> None:
-    """Deliver and escalate only: send queued deliveries and take due escalation
-    steps, without receiving webhooks.
+    """Expand, deliver and escalate, without receiving webhooks: write the alerts
+    of stored events, send queued deliveries and take due escalation steps.
 
-    Run as many as needed against one PostgreSQL database.
+    Run as many as needed against one PostgreSQL database, beside ``serve``
+    processes that answer the partner (with REDFLAG_EXPAND_AFTER_ANSWER=false they
+    leave every event's alerts to the workers).
     """
     import asyncio
 
     from app.clock import SystemClock
-    from app.delivery_runtime import delivering, escalating, paging_for
+    from app.delivery_runtime import delivering, escalating, expanding, paging_for
+    from app.gazetteer import load_gazetteer
     from app.logs import configure_logging
     from app.main import checked_rooms
     from app.roster import Roster
     from app.store import Store
+    from app.wakeup import EVENTS_CHANNEL, listen
 
     settings = _settings()
     configure_logging(level=settings.log_level, fmt=settings.log_format)
@@ -155,13 +159,33 @@ def worker() -> None:
                 delivery = await stack.enter_async_context(
                     delivering(settings=settings, rooms=rooms, store=store, clock=clock)
                 )
+                paging = paging_for(settings, rooms, Roster.from_config(rooms))
+                expander = await stack.enter_async_context(
+                    expanding(
+                        settings=settings,
+                        store=store,
+                        gazetteer=load_gazetteer(),
+                        rooms=rooms,
+                        paging=paging,
+                        clock=clock,
+                        on_new_deliveries=delivery.wake,
+                        takes_new_events=True,
+                    )
+                )
+                if not settings.is_sqlite:
+                    listener = asyncio.create_task(
+                        listen(
+                            settings.database_url,
+                            expander.wake,
+                            channel=EVENTS_CHANNEL,
+                        )
+                    )
+                    stack.callback(listener.cancel)
                 if settings.escalation_enabled:
                     await stack.enter_async_context(
                         escalating(
                             settings=settings,
-                            paging=paging_for(
-                                settings, rooms, Roster.from_config(rooms)
-                            ),
+                            paging=paging,
                             store=store,
                             clock=clock,
                             on_pages=delivery.wake,

@@ -1,5 +1,6 @@
-"""Everything that delivers, started and stopped as one: the shared outbound HTTP
-client, the notifiers, the worker, and on PostgreSQL the NOTIFY listener.
+"""Everything that runs beside the requests, each started and stopped as one: the
+expander's pass over waiting events; the shared outbound HTTP client, the notifiers,
+the worker, and on PostgreSQL the NOTIFY listener; the escalator.
 
 ``serve`` runs it inside the web application's lifespan; ``worker`` runs it alone, so
 that more processes can deliver from one PostgreSQL database.
@@ -17,6 +18,8 @@ import structlog
 from app.circuit import CircuitBreaker
 from app.clock import Clock, SystemClock
 from app.escalation import Escalator, Paging
+from app.expansion import Expander
+from app.gazetteer import Gazetteer
 from app.notifiers.base import Notifier
 from app.notifiers.http import USER_AGENT, HttpNotifier
 from app.notifiers.msg91 import Msg91Gateway
@@ -89,6 +92,42 @@ async def delivering(
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await client.close()
+
+
+@contextlib.asynccontextmanager
+async def expanding(
+    *,
+    settings: Settings,
+    store: Store,
+    gazetteer: Gazetteer,
+    rooms: RoomsConfig,
+    paging: Paging,
+    clock: Clock,
+    on_new_deliveries: Callable[[], None],
+    takes_new_events: bool,
+) -> AsyncIterator[Expander]:
+    """The expander, with its pass over waiting events running in the background.
+    ``takes_new_events``: this process expands events as soon as they are stored
+    elsewhere (a ``worker``), not only those a dead process left behind."""
+    recovery_s = settings.expansion_poll_s
+    expander = Expander(
+        store=store,
+        gazetteer=gazetteer,
+        rooms=rooms,
+        paging=paging,
+        clock=clock,
+        max_body_bytes=settings.max_body_bytes,
+        poll_s=settings.worker_poll_s if takes_new_events else recovery_s,
+        grace_s=0.0 if takes_new_events else recovery_s,
+        on_new_deliveries=on_new_deliveries,
+    )
+    task = asyncio.create_task(expander.run(), name="expander")
+    try:
+        yield expander
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def paging_for(settings: Settings, rooms: RoomsConfig, roster: Roster) -> Paging:

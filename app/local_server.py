@@ -10,6 +10,8 @@ import time
 import uvicorn
 from fastapi import FastAPI
 
+from app.expansion import count_waiting
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -43,6 +45,15 @@ class ServiceThread:
                 raise RuntimeError("the service did not start")
             time.sleep(0.01)
         return self
+
+    def settled(self, *, timeout_s: float = 10.0) -> None:
+        """Wait until every event answered so far has its alerts written."""
+        store = self.server.config.app.state.store
+        deadline = time.monotonic() + timeout_s
+        while store.read_sync(count_waiting):
+            if time.monotonic() > deadline:
+                raise TimeoutError("events are still waiting for their alerts")
+            time.sleep(0.005)
 
     def stop(self) -> None:
         self.server.should_exit = True

@@ -24,7 +24,7 @@ from app import (
 )
 from app.clock import Clock, SystemClock
 from app.console_sessions import SignInThrottle
-from app.delivery_runtime import delivering, escalating, paging_for
+from app.delivery_runtime import delivering, escalating, expanding, paging_for
 from app.gazetteer import Gazetteer, load_gazetteer
 from app.http_errors import RequestIdMiddleware, install_error_handlers
 from app.intake import Intake
@@ -81,15 +81,23 @@ def create_app(
             # An acknowledgement changes what the escalator has to do at once.
             app.state.on_alert_changed = escalator.wake if escalator else None
             app.state.intake = Intake(
-                settings=settings,
-                store=store,
-                gazetteer=gazetteer,
-                rooms=rooms,
-                paging=paging,
-                clock=clock,
-                webhook_clock=webhook_clock,
-                on_new_deliveries=app.state.wake_worker,
+                settings=settings, store=store, clock=clock, webhook_clock=webhook_clock
             )
+            # With expansion left to workers, this process never writes alerts.
+            app.state.expander = None
+            if settings.expand_after_answer:
+                app.state.expander = await stack.enter_async_context(
+                    expanding(
+                        settings=settings,
+                        store=store,
+                        gazetteer=gazetteer,
+                        rooms=rooms,
+                        paging=paging,
+                        clock=clock,
+                        on_new_deliveries=app.state.wake_worker,
+                        takes_new_events=False,
+                    )
+                )
             log.info("service_started", rooms=len(rooms.rooms), worker=bool(worker))
             try:
                 yield

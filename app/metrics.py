@@ -41,11 +41,18 @@ router = APIRouter(tags=["operations"])
 
 @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
 async def metrics(request: Request) -> Response:
-    counts = await run_in_threadpool(request.app.state.store.read_sync, delivery_counts)
+    from app.expansion import count_waiting  # it counts alerts created, from here
+
+    store = request.app.state.store
+    counts = await run_in_threadpool(store.read_sync, delivery_counts)
+    waiting = await run_in_threadpool(store.read_sync, count_waiting)
     lines = [
         "# HELP redflag_deliveries Deliveries in the outbox by state.",
         "# TYPE redflag_deliveries gauge",
         *(f'redflag_deliveries{{state="{state}"}} {n}' for state, n in counts.items()),
+        "# HELP redflag_events_waiting Events answered whose alerts are not written.",
+        "# TYPE redflag_events_waiting gauge",
+        f"redflag_events_waiting {waiting}",
     ]
     body = generate_latest() + ("\n".join(lines) + "\n").encode()
     return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -44,6 +44,15 @@ class Base(DeclarativeBase):
 
 class Event(Base):
     __tablename__ = "events"
+    __table_args__ = (
+        # Only the events whose alerts are still to be written: what a pass reads.
+        Index(
+            "ix_events_waiting",
+            "id",
+            sqlite_where=text("expanded_at IS NULL"),
+            postgresql_where=text("expanded_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -54,6 +63,8 @@ class Event(Base):
     body: Mapped[bytes] = mapped_column(LargeBinary)
     alert_count: Mapped[int] = mapped_column(Integer, default=0)
     new_alert_count: Mapped[int] = mapped_column(Integer, default=0)
+    # When its alerts were written; empty from the 2xx until then.
+    expanded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Alert(Base):

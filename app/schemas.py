@@ -103,10 +103,11 @@ class StandardEnvelope(BaseModel):
 
 
 class EventStored(BaseModel):
+    """The event is committed; its alerts are written right after this answer."""
+
     status: Literal["stored"]
     event_id: int
     alerts: int = Field(description="Alerts in the request")
-    new_alerts: int = Field(description="Alerts not seen before")
 
 
 class ErrorDetail(BaseModel):

@@ -110,6 +110,12 @@ class Settings(BaseSettings):
     breaker_failures: int = Field(default=5, ge=1)
     breaker_cooldown_s: float = Field(default=30.0, gt=0)
 
+    # How often a pass looks for stored events whose alerts were never written (the
+    # process that answered them died first), and how old such an event must be.
+    expansion_poll_s: float = Field(default=2.0, gt=0)
+    # Whether ``serve`` writes an event's alerts right after answering it. Off, a
+    # ``worker`` process does, so that receiving never shares a core with delivering.
+    expand_after_answer: bool = True
     worker_enabled: bool = True
     worker_poll_s: float = Field(default=1.0, gt=0)
     worker_batch: int = Field(default=64, ge=1)

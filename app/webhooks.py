@@ -1,5 +1,6 @@
 """The partner's endpoints. Each route reads the request, calls one function of
-``app.intake`` and maps the result; the work lives there."""
+``app.intake`` and maps the result; the work lives there. The event's alerts are
+written by ``app.expansion`` right after the answer is sent."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import hmac
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
+from starlette.background import BackgroundTask
 
 from app.errors import HandshakeRejected
+from app.intake import Accepted
 from app.receiving import read_body
 from app.schemas import (
     EventStored,
@@ -35,7 +38,7 @@ async def receive_meta(request: Request) -> JSONResponse:
     accepted = await request.app.state.intake.accept_meta(
         body=body, headers=request.headers
     )
-    return JSONResponse(accepted.to_dict())
+    return _stored(request, accepted)
 
 
 @router.post(
@@ -50,7 +53,17 @@ async def receive_standard(request: Request) -> JSONResponse:
     accepted = await request.app.state.intake.accept_standard(
         body=body, headers=request.headers
     )
-    return JSONResponse(accepted.to_dict())
+    return _stored(request, accepted)
+
+
+def _stored(request: Request, accepted: Accepted) -> JSONResponse:
+    """The 2xx, and the event's alerts written as soon as it is sent (unless a
+    ``worker`` process writes them)."""
+    state = request.app.state
+    background = None
+    if state.settings.expand_after_answer:
+        background = BackgroundTask(state.expander.expand_after_answer, accepted.event)
+    return JSONResponse(accepted.to_dict(), background=background)
 
 
 @router.get(

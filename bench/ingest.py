@@ -4,12 +4,23 @@ bare FastAPI app, and how long an alert takes from receipt to the control room.
     .venv/bin/python bench/ingest.py        (``make bench``; needs ``wrk``)
 
 1. Baseline: ``uvicorn bench.bare_app:app --workers 1``, a POST that answers ``{}``.
-2. The service: ``python -m app serve`` in demo mode on a fresh SQLite file, with a
-   fake control room and a fake MSG91 gateway in a third process. Every request is
-   ``POST /webhooks/meta`` with one signed alert under a new ``alert_id``, so each
-   one commits an alert and its two delivery rows (HTTP and SMS), and the service's
-   delivery worker sends them while wrk is still running, on the same two cores.
-3. wrk, the same for both: a short warm-up, then ``-t1 -c32 -d10s``.
+2. The service, three ways, each on fresh fakes (a control room and an MSG91
+   gateway in a third process) and a fresh database. Every request is ``POST
+   /webhooks/meta`` with one signed alert under a new ``alert_id``; the 200 comes
+   once its event is committed.
+
+   - ``service``: ``python -m app serve`` on SQLite as it runs by default: it
+     writes each event's alerts right after the answer and delivers them while
+     wrk is still running, on the same two cores.
+   - ``receive``: ``serve`` on SQLite receiving only (``REDFLAG_EXPAND_AFTER_
+     ANSWER=false``, its worker and escalator off); when wrk stops, ``python -m
+     app worker`` starts and writes every alert and delivers it. This is the
+     cost of the answer alone, and how long the backlog then takes.
+   - ``split``: ``serve`` receiving only and a ``worker`` beside it from the
+     start, both on PostgreSQL (a fresh database on ``--pg``), as the service
+     scales out.
+
+3. wrk, the same for all: a short warm-up, then ``-t1 -c32 -d10s``.
 4. Receipt to room: a fresh service gets 1,000 alerts on a fixed schedule from a
    Python client, at 50 a second and then (another fresh service) at 200; for
    each alert, the fake room's clock at receipt minus the ``received_at`` the
@@ -17,7 +28,7 @@ bare FastAPI app, and how long an alert takes from receipt to the control room.
 
 Everything runs on 127.0.0.1. A summary is printed and written as JSON to
 ``bench/results/ingest-<date>.json``. The exit status is 1 if any request was
-refused or failed, or any alert was not delivered.
+refused or failed, or any alert answered was not stored and delivered.
 """
 
 from __future__ import annotations
@@ -41,13 +52,16 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
 import httpx
+from sqlalchemy import create_engine, make_url
+from sqlalchemy import text as sql
+from sqlalchemy.pool import NullPool
 
 from app.demo import (
     DEMO_META_SECRETS,
@@ -63,6 +77,18 @@ LUA = BENCH / "ingest.lua"
 RESULTS = BENCH / "results"
 META_PATH = "/webhooks/meta"
 TARGET_RATIO = 0.35
+DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+CONFIGURATIONS = {
+    "service": "serve alone on SQLite: receives, expands and delivers while wrk runs",
+    "receive": (
+        "serve on SQLite, receiving only (REDFLAG_EXPAND_AFTER_ANSWER=false); "
+        "a worker process is started when wrk stops and expands and delivers all"
+    ),
+    "split": (
+        "serve receiving only, and a worker process beside it expanding and "
+        "delivering while wrk runs, on PostgreSQL"
+    ),
+}
 UNFINISHED = ("pending", "sending")
 NOISE_CORES = 0.25  # CPU used by anything not ours, above which a run is noisy
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -394,11 +420,13 @@ def receivers_main() -> int:
     return 0
 
 
-def service_env(workdir: Path, receivers: Receivers) -> dict[str, str]:
+def service_env(
+    workdir: Path, receivers: Receivers, database_url: str = ""
+) -> dict[str, str]:
     return {
         **os.environ,
         "REDFLAG_DEMO_MODE": "true",
-        "REDFLAG_DATABASE_URL": f"sqlite:///{workdir / 'relay.db'}",
+        "REDFLAG_DATABASE_URL": database_url or f"sqlite:///{workdir / 'relay.db'}",
         "REDFLAG_META_APP_SECRETS": ",".join(DEMO_META_SECRETS),
         "REDFLAG_META_VERIFY_TOKEN": DEMO_VERIFY_TOKEN,
         "REDFLAG_STANDARD_WEBHOOK_SECRETS": DEMO_STANDARD_SECRET,
@@ -416,30 +444,66 @@ class Stack:
     url: str
     process: subprocess.Popen[bytes]
     receivers: Receivers | None = None
-    db: Path | None = None
+    db: str | None = None
+    worker: subprocess.Popen[bytes] | None = None
+    start_worker: Callable[[], subprocess.Popen[bytes]] | None = None
 
 
-def db_counts(db: Path) -> dict[str, Any]:
-    """Alerts stored and deliveries by state, read beside the running service."""
-    with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
-        conn.execute("PRAGMA busy_timeout=5000")
-        alerts = conn.execute("SELECT count(*) FROM alerts").fetchone()[0]
-        states = dict(
-            conn.execute("SELECT state, count(*) FROM deliveries GROUP BY state")
-        )
-        retried = conn.execute(
-            "SELECT count(*) FROM deliveries WHERE attempts > 1"
-        ).fetchone()[0]
-    return {"alerts": alerts, "deliveries": states, "retried": retried}
+def db_counts(url: str) -> dict[str, Any]:
+    """Alerts stored, deliveries by state and events waiting, read beside the
+    running service."""
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            alerts = conn.execute(sql("SELECT count(*) FROM alerts")).scalar_one()
+            states = dict(
+                conn.execute(
+                    sql("SELECT state, count(*) FROM deliveries GROUP BY state")
+                ).all()
+            )
+            retried = conn.execute(
+                sql("SELECT count(*) FROM deliveries WHERE attempts > 1")
+            ).scalar_one()
+            waiting = conn.execute(
+                sql("SELECT count(*) FROM events WHERE expanded_at IS NULL")
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    return {
+        "alerts": alerts,
+        "deliveries": states,
+        "retried": retried,
+        "events_waiting": waiting,
+    }
+
+
+@contextlib.contextmanager
+def fresh_database(directory: Path, pg_url: str | None) -> Iterator[str]:
+    """A new SQLite file in ``directory``, or a new database on the PostgreSQL
+    server of ``pg_url``, dropped afterwards."""
+    if pg_url is None:
+        yield f"sqlite:///{directory / 'relay.db'}"
+        return
+    name = f"redflag_bench_{os.getpid()}_{directory.name}".replace("-", "_")
+    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    with admin.connect() as conn:
+        conn.execute(sql(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(pg_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def wait_drained(stack: Stack, *, timeout_s: float) -> tuple[dict[str, Any], float]:
-    """Wait until no delivery is pending or being sent; the counts and the wait."""
+    """Wait until no event waits for its alerts and no delivery is pending or being
+    sent; the counts and the wait."""
     assert stack.db is not None
     started = time.monotonic()
     while True:
         counts = db_counts(stack.db)
-        waiting = sum(
+        waiting = counts["events_waiting"] + sum(
             n for state, n in counts["deliveries"].items() if state in UNFINISHED
         )
         waited = time.monotonic() - started
@@ -478,32 +542,73 @@ def bare_app(workdir: Path) -> Iterator[Stack]:
         stop(process)
 
 
+# What ``serve`` is told when a ``worker`` process beside it does everything after
+# the answer: expanding events into alerts, delivering and escalating.
+RECEIVE_ONLY = {
+    "REDFLAG_EXPAND_AFTER_ANSWER": "false",
+    "REDFLAG_WORKER_ENABLED": "false",
+    "REDFLAG_ESCALATION_ENABLED": "false",
+}
+
+
 @contextlib.contextmanager
-def service(workdir: Path, name: str) -> Iterator[Stack]:
-    """Fresh fakes, a fresh SQLite file and ``python -m app serve``."""
+def service(
+    workdir: Path,
+    name: str,
+    *,
+    worker: str | None = None,
+    pg_url: str | None = None,
+) -> Iterator[Stack]:
+    """Fresh fakes, a fresh database (SQLite, or PostgreSQL with ``pg_url``) and
+    ``python -m app serve``. With ``worker``, ``serve`` only receives and
+    ``python -m app worker`` does the rest: started ``"beside"`` it at once, or
+    ``"after"`` the load, by ``Stack.start_worker``."""
     directory = workdir / name
     directory.mkdir()
-    receivers = None
-    process = None
-    try:
-        receivers = Receivers(directory)
-        port = free_port()
-        log = directory / "serve.log"
-        process = spawn(
-            [sys.executable, "-m", "app", "serve", "--port", str(port)],
-            env=service_env(directory, receivers),
-            log=log,
-        )
-        url = f"http://127.0.0.1:{port}"
-        wait_ready(url + "/readyz", process, log)
-        yield Stack(url, process, receivers, directory / "relay.db")
-        if process.poll() is not None:
-            output = log.read_text(errors="replace")[-4000:]
-            raise RuntimeError(f"the service stopped during the run:\n{output}")
-    finally:
-        stop(process)
-        if receivers is not None:
-            receivers.stop()
+    with fresh_database(directory, pg_url) as database_url:
+        receivers = None
+        process = None
+        workers: list[subprocess.Popen[bytes]] = []
+        try:
+            receivers = Receivers(directory)
+            port = free_port()
+            log = directory / "serve.log"
+            env = service_env(directory, receivers, database_url)
+            process = spawn(
+                [sys.executable, "-m", "app", "serve", "--port", str(port)],
+                env=env | RECEIVE_ONLY if worker else env,
+                log=log,
+            )
+            url = f"http://127.0.0.1:{port}"
+            wait_ready(url + "/readyz", process, log)
+
+            def start_worker() -> subprocess.Popen[bytes]:
+                started = spawn(
+                    [sys.executable, "-m", "app", "worker"],
+                    env=env,
+                    log=directory / "worker.log",
+                )
+                workers.append(started)
+                return started
+
+            stack = Stack(url, process, receivers, database_url)
+            if worker == "beside":
+                stack.worker = start_worker()
+            elif worker == "after":
+                stack.start_worker = start_worker
+            yield stack
+            for child, child_log in [(process, log)] + [
+                (w, directory / "worker.log") for w in workers
+            ]:
+                if child.poll() is not None:
+                    output = child_log.read_text(errors="replace")[-4000:]
+                    raise RuntimeError(f"a process stopped during the run:\n{output}")
+        finally:
+            for started in workers:
+                stop(started)
+            stop(process)
+            if receivers is not None:
+                receivers.stop()
 
 
 # --- wrk ----------------------------------------------------------------------------
@@ -779,7 +884,7 @@ def pct(value: float | None) -> str:
 def report(results: dict[str, Any]) -> list[str]:
     """Print the summary; return the problems found."""
     m, cfg = results["machine"], results["config"]
-    bare, svc = results["bare"], results["service"]
+    bare, runs = results["bare"], results["runs"]
     problems: list[str] = []
 
     print(f"\nredflag-relay ingest benchmark, {results['date']}")
@@ -794,44 +899,52 @@ def report(results: dict[str, Any]) -> list[str]:
         f"-d{cfg['duration_s']:g}s after a {cfg['warmup_s']:g} s warm-up, "
         "one signed alert per POST /webhooks/meta, every alert_id new\n"
     )
+    for name, run in runs.items():
+        print(f"{name}: {run['label']}")
     header = (
-        f"{'target':22} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} "
-        f"{'non-2xx':>7} {'sockerr':>7} {'CPU':>5}"
+        f"\n{'target':10} {'req/s':>7} {'ratio':>6} {'p50 ms':>7} {'p99 ms':>7} "
+        f"{'max ms':>7} {'non-2xx':>7} {'sockerr':>7}  CPU in cores"
     )
     print(header)
     print("-" * len(header))
-    for label, run in (("bare FastAPI (uvicorn)", bare), ("redflag-relay serve", svc)):
-        lat = run["latency_us"]
-        print(
-            f"{label:22} {run['rps']:7.0f} {lat['p50'] / 1000:7.1f} "
-            f"{lat['p99'] / 1000:7.1f} {lat['max'] / 1000:7.1f} "
-            f"{run['non_2xx']:7d} {run['socket_errors']:7d} "
-            f"{fmt(run['cpu'].get('server'), 2):>5}"
+    rows = [("bare", bare, 1.0)] + [
+        (name, run["wrk"], run["ratio"]) for name, run in runs.items()
+    ]
+    for label, wrk_run, ratio in rows:
+        lat, cpu = wrk_run["latency_us"], wrk_run["cpu"]
+        shares = ", ".join(
+            f"{key} {fmt(value, 2)}" for key, value in cpu.items() if value is not None
         )
-    ratio = results["ratio"]
-    verdict = "met" if ratio >= TARGET_RATIO else "NOT met"
-    print(f"\nratio service/bare: {ratio:.3f} (target >= {TARGET_RATIO}: {verdict})")
-    print("CPU in cores over the measured runs (the rest: kernel, this script, other")
-    print("jobs on the machine; more than a little there means the figures are noisy):")
-    for label, run, names in (
-        ("  bare run:   ", bare, ("server", "wrk")),
-        ("  service run:", svc, ("server", "receivers", "wrk")),
-    ):
-        shares = ", ".join(f"{name} {fmt(run['cpu'].get(name), 2)}" for name in names)
-        print(f"{label} {shares}, the rest {fmt(run['cpu'].get('other'), 2)}")
-    drain = results["service_deliveries"]
-    done = (drain["deliveries_when_wrk_stopped"] or {}).get("delivered", 0)
-    total = sum(drain["deliveries"].values())
+        print(
+            f"{label:10} {wrk_run['rps']:7.0f} {ratio:6.3f} {lat['p50'] / 1000:7.1f} "
+            f"{lat['p99'] / 1000:7.1f} {lat['max'] / 1000:7.1f} "
+            f"{wrk_run['non_2xx']:7d} {wrk_run['socket_errors']:7d}  {shares}"
+        )
+    print(f"\ntarget: ratio >= {TARGET_RATIO} of bare; met by: ", end="")
+    met = [name for name, run in runs.items() if run["ratio"] >= TARGET_RATIO]
+    print(", ".join(met) or "none")
     print(
-        f"service: {drain['alerts_stored']} alerts stored over warm-up and run "
-        f"({drain['answered_200']} answers 200 before wrk stopped), {total} "
-        f"deliveries, {done} of them sent when wrk stopped, the last "
-        f"{fmt(drain['drain_s'])} s later; the room verified "
-        f"{drain['room_accepted']} POSTs ({drain['room_distinct']} distinct "
-        f"webhook-ids), the gateway took {drain['sms_accepted']}; "
-        f"{drain['retried']} retried"
+        '(CPU "other": the kernel, this script, other jobs; in a PostgreSQL run,'
+        " PostgreSQL too)"
     )
-    tcp = {k: bare["tcp"].get(k, 0) + svc["tcp"].get(k, 0) for k in svc["tcp"]}
+    for name, run in runs.items():
+        drain = run["deliveries"]
+        done = (drain["deliveries_when_wrk_stopped"] or {}).get("delivered", 0)
+        total = sum(drain["deliveries"].values())
+        print(
+            f"{name}: {drain['alerts_stored']} alerts stored over warm-up and run "
+            f"({drain['answered_200']} answers 200 before wrk stopped; "
+            f"{drain['events_waiting_when_wrk_stopped']} events still to expand "
+            f"then), {total} deliveries, {done} of them sent when wrk stopped, "
+            f"the last {fmt(drain['drain_s'])} s later; the room verified "
+            f"{drain['room_accepted']} POSTs ({drain['room_distinct']} distinct "
+            f"webhook-ids), the gateway took {drain['sms_accepted']}; "
+            f"{drain['retried']} retried"
+        )
+    tcp: dict[str, int] = {}
+    for wrk_run in [bare] + [run["wrk"] for run in runs.values()]:
+        for key, value in wrk_run["tcp"].items():
+            tcp[key] = tcp.get(key, 0) + value
     if any(tcp.values()):
         print(
             f"TCP during the runs: {tcp.get('listen_overflows')} SYNs dropped at a "
@@ -872,21 +985,26 @@ def report(results: dict[str, Any]) -> list[str]:
             f"{tcp.get('listen_overflows')}, resent {tcp.get('syn_retransmits')}"
         )
 
-    for label, run in (("bare", bare), ("service", svc)):
-        if run["non_2xx"] or run["socket_errors"]:
+    for label, wrk_run in [("bare", bare)] + [
+        (name, run["wrk"]) for name, run in runs.items()
+    ]:
+        if wrk_run["non_2xx"] or wrk_run["socket_errors"]:
             problems.append(
-                f"{label}: {run['non_2xx']} non-2xx {run['statuses']}, "
-                f"socket errors {run['errors']}"
+                f"{label}: {wrk_run['non_2xx']} non-2xx {wrk_run['statuses']}, "
+                f"socket errors {wrk_run['errors']}"
             )
-    if svc["wrapped"] or results["service_deliveries"]["warmup_wrapped"]:
-        problems.append("service: wrk ran out of bodies, so some alert_ids repeated")
-    stored = drain["alerts_stored"]
-    if (
-        drain["room_distinct"] < stored
-        or drain["sms_accepted"] < stored
-        or set(drain["deliveries"]) != {"delivered"}
-    ):
-        problems.append("service run: not every alert reached the room and gateway")
+    for name, run in runs.items():
+        drain = run["deliveries"]
+        if run["wrk"]["wrapped"] or drain["warmup_wrapped"]:
+            problems.append(f"{name}: wrk ran out of bodies, so alert_ids repeated")
+        stored = drain["alerts_stored"]
+        if (
+            stored < drain["answered_200"]
+            or drain["room_distinct"] < stored
+            or drain["sms_accepted"] < stored
+            or set(drain["deliveries"]) != {"delivered"}
+        ):
+            problems.append(f"{name} run: not every alert reached room and gateway")
     for room in results["receipt_to_room"]:
         rate = f"receipt run at {room['rate_per_s']:g}/s"
         if room["statuses"] != {"200": room["alerts"]}:
@@ -897,7 +1015,11 @@ def report(results: dict[str, Any]) -> list[str]:
         f"{label} ({other:.2f} cores)"
         for label, other in [
             ("bare run", bare["cpu"].get("other") or 0.0),
-            ("service run", svc["cpu"].get("other") or 0.0),
+        ]
+        + [
+            (f"{name} run", run["wrk"]["cpu"].get("other") or 0.0)
+            for name, run in runs.items()
+            if not run["postgresql"]
         ]
         + [
             (f"receipt run at {r['rate_per_s']:g}/s", r["cpu"].get("other") or 0.0)
@@ -938,6 +1060,35 @@ def rates(text: str) -> list[float]:
     return [float(part) for part in text.split(",") if part.strip()]
 
 
+def measure(
+    stack: Stack, warm_then_run: Any, files: dict[str, Path]
+) -> tuple[WrkRun, dict[str, Any]]:
+    """wrk against one service, then everything it took in delivered."""
+    assert stack.receivers is not None and stack.db is not None
+    watch = {"server": stack.process.pid, "receivers": stack.receivers.process.pid}
+    if stack.worker is not None:
+        watch["worker"] = stack.worker.pid
+    warm, run = warm_then_run(stack, watch, files["warm"], files["run"])
+    at_stop = db_counts(stack.db)
+    if stack.start_worker is not None:
+        print("  starting the worker ...", flush=True)
+        stack.worker = stack.start_worker()
+    print("  waiting for the deliveries to drain ...", flush=True)
+    stored, drain_s = wait_drained(stack, timeout_s=900)
+    return run, {
+        "alerts_stored": stored["alerts"],
+        "answered_200": warm.ok + run.ok,
+        "warmup_wrapped": warm.wrapped,
+        "deliveries": stored["deliveries"],
+        "deliveries_when_wrk_stopped": at_stop["deliveries"],
+        "events_waiting_when_wrk_stopped": at_stop["events_waiting"],
+        "events_waiting_at_end": stored["events_waiting"],
+        "retried": stored["retried"],
+        "drain_s": drain_s,
+        **stack.receivers.ask("counts"),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=10.0, help="seconds")
@@ -947,6 +1098,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--alerts", type=int, default=1000, help="per receipt run")
     parser.add_argument(
         "--rates", type=rates, default=[50.0, 200.0], help="receipt runs, alerts/s"
+    )
+    parser.add_argument(
+        "--pg",
+        default=os.environ.get("REDFLAG_TEST_PG_URL", DEFAULT_PG_URL),
+        help="a PostgreSQL server for the serve + worker run (a database is made)",
     )
     parser.add_argument("--out", type=Path, help="default bench/results/ingest-DATE")
     parser.add_argument("--receivers", action="store_true", help=argparse.SUPPRESS)
@@ -987,32 +1143,19 @@ def main(argv: list[str] | None = None) -> int:
                 stack, {"server": stack.process.pid}, bare_bodies, bare_bodies
             )
 
-        print("service: python -m app serve ...", flush=True)
         files = {}
         for name, seconds in (("warm", options.warmup), ("run", options.duration)):
             files[name] = workdir / f"{name}.bodies"
             write_bodies(files[name], name, math.ceil(bare.rps * seconds * 1.25) + 500)
-        with service(workdir, "wrk") as stack:
-            assert stack.receivers is not None and stack.db is not None
-            watch = {
-                "server": stack.process.pid,
-                "receivers": stack.receivers.process.pid,
-            }
-            warm, svc = warm_then_run(stack, watch, files["warm"], files["run"])
-            at_stop = db_counts(stack.db)
-            print("  waiting for the deliveries to drain ...", flush=True)
-            stored, drain_s = wait_drained(stack, timeout_s=90)
-            deliveries = {
-                "alerts_stored": stored["alerts"],
-                "answered_200": warm.ok + svc.ok,
-                "warmup_wrapped": warm.wrapped,
-                "deliveries": stored["deliveries"],
-                "deliveries_when_wrk_stopped": at_stop["deliveries"],
-                "retried": stored["retried"],
-                "drain_s": drain_s,
-                **stack.receivers.ask("counts"),
-            }
-
+        runs = {}
+        for name, worker, pg_url in (
+            ("service", None, None),
+            ("receive", "after", None),
+            ("split", "beside", options.pg),
+        ):
+            print(f"service: {CONFIGURATIONS[name]} ...", flush=True)
+            with service(workdir, f"wrk-{name}", worker=worker, pg_url=pg_url) as stack:
+                runs[name] = measure(stack, warm_then_run, files)
         receipts = []
         for rate in options.rates:
             print(f"receipt to room: {options.alerts} alerts at {rate:g}/s ...")
@@ -1035,10 +1178,17 @@ def main(argv: list[str] | None = None) -> int:
                 "sqlite_synchronous": "FULL (the default)",
             },
             "bare": wrk_summary(bare),
-            "service": wrk_summary(svc),
-            "ratio": svc.rps / bare.rps,
+            "runs": {
+                name: {
+                    "label": CONFIGURATIONS[name],
+                    "postgresql": name == "split",
+                    "wrk": wrk_summary(run),
+                    "ratio": run.rps / bare.rps,
+                    "deliveries": deliveries,
+                }
+                for name, (run, deliveries) in runs.items()
+            },
             "target_ratio": TARGET_RATIO,
-            "service_deliveries": deliveries,
             "receipt_to_room": receipts,
         }
         problems = report(results)

@@ -57,6 +57,7 @@ class Console:
             headers=meta_headers(body),
         )
         assert response.status_code == 200
+        self.service.settled()
         with self.api.as_admin() as admin:
             listed = admin.get("/v1/alerts").json()["alerts"]
         return next(a["reference"] for a in listed if a["alert_id"] == alert_id)

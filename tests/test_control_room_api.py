@@ -70,6 +70,7 @@ class Api:
             self.url + "/webhooks/meta", content=body, headers=meta_headers(body)
         )
         assert response.status_code == 200
+        self.service.settled()
         with self.as_admin() as admin:
             [found] = [
                 a

@@ -74,3 +74,29 @@ def test_alert_is_delivered_after_kill_9_before_any_send(
     assert response.status_code == 200
     assert [r.json()["alert_id"] for r in received] == ["rf-kill-2"]
     assert len({r.headers["webhook-id"] for r in room.received}) == 1
+
+
+def test_an_event_answered_but_not_yet_expanded_is_expanded_after_kill_9(
+    serve: RelayProcess, room: FakeControlRoom
+) -> None:
+    """The 200 comes once the event is committed; its alerts are written after.
+    This process writes none (it leaves them to a worker that is not running), so
+    the event is certainly waiting when it dies; the next ``serve`` finds it."""
+    serve.env |= {"REDFLAG_EXPAND_AFTER_ANSWER": "false"}
+    serve.start()
+    body = meta_body(alert("rf-kill-3"), alert("rf-kill-4"))
+
+    response = httpx.post(
+        serve.url + "/webhooks/meta", content=body, headers=meta_headers(body)
+    )
+    time.sleep(0.3)
+    nothing_sent = list(room.received)
+    serve.kill()
+    serve.env.pop("REDFLAG_EXPAND_AFTER_ANSWER")
+    serve.start()
+    received = room.wait_for(2, timeout_s=20)
+
+    assert response.status_code == 200
+    assert response.json()["alerts"] == 2
+    assert nothing_sent == []
+    assert sorted(r.json()["alert_id"] for r in received) == ["rf-kill-3", "rf-kill-4"]

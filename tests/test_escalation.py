@@ -73,6 +73,7 @@ class Desk:
             "/webhooks/meta", content=body, headers=meta_headers(body)
         )
         assert response.status_code == 200
+        self.service.settled()
         [found] = [
             a
             for a in self.http.get("/v1/alerts").json()["alerts"]

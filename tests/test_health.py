@@ -5,10 +5,11 @@ from __future__ import annotations
 import httpx
 
 from app.local_server import ServiceThread
+from app.models import Alert
 from tests.builders import alert, meta_body, meta_headers
 from tests.databases import ON_POSTGRES
 from tests.test_notifiers import wait_until
-from tests.test_webhooks import assert_error
+from tests.test_webhooks import assert_error, count
 
 
 def set_read_only(service: ServiceThread, on: bool) -> None:
@@ -64,7 +65,8 @@ def test_a_store_that_cannot_commit_answers_503_and_then_recovers(
 
     assert_error(refused, 503, "store_unavailable")
     assert retried.status_code == 200
-    assert retried.json()["new_alerts"] == 1
+    assert retried.json()["alerts"] == 1
+    assert count(service, Alert) == 1
 
 
 def metric(client: httpx.Client, line_prefix: str) -> float:

@@ -189,6 +189,7 @@ def post_alert(service: ServiceThread, alert_id: str) -> None:
         service.url + "/webhooks/meta", content=body, headers=meta_headers(body)
     )
     assert response.status_code == 200
+    service.settled()
 
 
 def wait_until(predicate: Callable[[], bool], timeout_s: float = 15.0) -> None:

@@ -43,7 +43,8 @@ def queue_alerts(service: ServiceThread, count: int, prefix: str) -> None:
     response = httpx.post(
         service.url + "/webhooks/meta", content=body, headers=meta_headers(body)
     )
-    assert response.json()["new_alerts"] == count
+    assert response.json()["alerts"] == count
+    service.settled()
 
 
 def test_f16_two_workers_send_a_hundred_deliveries_once_each(
@@ -108,3 +109,34 @@ def test_a_new_delivery_wakes_a_worker_in_another_process_at_once(
     room.wait_for(1, timeout_s=10)
 
     assert time.monotonic() - started < 3.0
+
+
+def test_a_serve_that_only_receives_leaves_each_event_to_a_worker_woken_at_once(
+    start_service: Callable[..., ServiceThread],
+    workers: Callable[..., RelayProcess],
+    room: FakeControlRoom,
+) -> None:
+    """``serve`` writes no alerts; the worker polls every 60 s, so only NOTIFY
+    redflag_events can explain a quick delivery."""
+    service = start_service(
+        expand_after_answer=False,
+        worker_enabled=False,
+        escalation_enabled=False,
+        sms_gateway_url="",
+    )
+    workers(worker_poll_s="60")
+    time.sleep(2.0)  # the worker's first pass over waiting events has happened
+
+    started = time.monotonic()
+    body = meta_body(alert("rf-split-1"), alert("rf-split-2"))
+    response = httpx.post(
+        service.url + "/webhooks/meta", content=body, headers=meta_headers(body)
+    )
+    received = room.wait_for(2, timeout_s=10)
+
+    assert response.json() == {"status": "stored", "event_id": 1, "alerts": 2}
+    assert time.monotonic() - started < 3.0
+    assert sorted(r.json()["alert_id"] for r in received) == [
+        "rf-split-1",
+        "rf-split-2",
+    ]
