@@ -1,7 +1,8 @@
 """The application: settings, rooms and gazetteer in; routes, worker and store wired.
 
 ``create_app`` builds nothing at import time. The lifespan starts the store's writer,
-the shared outbound HTTP client and the delivery worker, and stops them in reverse.
+the shared outbound HTTP client and the delivery worker, the escalator and the
+expander, and stops them in reverse.
 """
 
 from __future__ import annotations
