@@ -34,6 +34,7 @@ import httpx
 from sqlalchemy import create_engine, text
 
 from app.demo import DEMO_ROOM_SECRET
+from app.expansion import count_waiting
 from app.local_server import free_port
 from app.store import migrate
 from tests.builders import alert, meta_body, meta_headers
@@ -130,7 +131,9 @@ def queue(db_url: str, room_url: str, total: int) -> None:
                 response = client.post(
                     "/webhooks/meta", content=body, headers=meta_headers(body)
                 )
-                assert response.json()["new_alerts"] == len(ids), response.text
+                assert response.json()["alerts"] == len(ids), response.text
+        # The alerts and their deliveries are written right after each answer.
+        wait_expanded(db_url)
     finally:
         serve.stop()
     # Statistics, as autovacuum gathers them once a table has grown: a database made
@@ -139,6 +142,21 @@ def queue(db_url: str, room_url: str, total: int) -> None:
     with engine.begin() as conn:
         conn.execute(text("ANALYZE deliveries"))
     engine.dispose()
+
+
+def wait_expanded(db_url: str, *, timeout_s: float = 120.0) -> None:
+    engine = create_engine(db_url)
+    deadline = time.monotonic() + timeout_s
+    try:
+        while True:
+            with engine.connect() as conn:
+                if not count_waiting(conn):
+                    return
+            if time.monotonic() > deadline:
+                raise RuntimeError("events are still waiting for their alerts")
+            time.sleep(0.1)
+    finally:
+        engine.dispose()
 
 
 def drain(*, processes: int, total: int, verify: bool) -> dict[str, Any]:
