@@ -338,7 +338,7 @@ def main() -> int:
     )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"written to {out.relative_to(ROOT)}")
+    print(f"written to {out}")
     ok = all(r["received"] >= r["deliveries"] for r in results["drain"])
     return 0 if ok and e2e["delivered"] == e2e["alerts"] else 1
 
