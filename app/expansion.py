@@ -443,9 +443,18 @@ def _waiting(
     )
 
 
+# On PostgreSQL an event another process is expanding right now is locked by its
+# claim: skip it rather than wait, so that this writer (and every answer queued
+# behind it) never stands still. If that process dies, its lock goes with it.
 _CLAIM_EVENT = (
     update(events)
-    .where(events.c.id == bindparam("event_pk"), events.c.expanded_at.is_(None))
+    .where(
+        events.c.id
+        == select(events.c.id)
+        .where(events.c.id == bindparam("event_pk"), events.c.expanded_at.is_(None))
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
     .values(expanded_at=bindparam("now"))
     .returning(events.c.id)
 )

@@ -11,11 +11,13 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
-from sqlalchemy import func, insert, select
+import pytest
+from sqlalchemy import create_engine, func, insert, select, text
+from sqlalchemy.pool import NullPool
 from structlog.testing import capture_logs
 
 from app.clock import SystemClock
-from app.expansion import Expander, count_waiting
+from app.expansion import _CLAIM_EVENT, Expander, count_waiting
 from app.fake_receivers import FakeControlRoom
 from app.gazetteer import Gazetteer, Placement, load_gazetteer
 from app.local_server import ServiceThread
@@ -24,6 +26,7 @@ from app.models import Alert, Delivery, Event
 from app.settings import Settings
 from tests.builders import alert, meta_body, meta_headers
 from tests.conftest import example_rooms
+from tests.databases import ON_POSTGRES
 
 
 class HeldGazetteer:
@@ -165,3 +168,28 @@ def test_a_serve_that_leaves_expansion_to_workers_writes_no_alerts(
 
     assert response.status_code == 200
     assert (count(service, Event), count(service, Alert)) == (1, 0)
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="row locks are PostgreSQL's")
+def test_a_claim_skips_an_event_another_process_is_expanding_instead_of_waiting(
+    start_service: Callable[..., ServiceThread],
+) -> None:
+    service = start_service(expand_after_answer=False, worker_enabled=False)
+    post(service, "rf-locked")
+    engine = create_engine(
+        service.server.config.app.state.settings.database_url, poolclass=NullPool
+    )
+    claim = {"event_pk": 1, "now": SystemClock().now()}
+
+    with engine.connect() as first, engine.connect() as second:
+        first.begin()
+        held = first.execute(_CLAIM_EVENT, claim).scalar_one_or_none()
+        second.begin()
+        # Waiting for the first claim's lock would fail here after a second.
+        second.execute(text("SET LOCAL lock_timeout = '1s'"))
+        skipped = second.execute(_CLAIM_EVENT, claim).scalar_one_or_none()
+        second.rollback()
+        first.rollback()
+    engine.dispose()
+
+    assert (held, skipped) == (1, None)
