@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -153,27 +154,68 @@ def parse_time(value: Any) -> datetime | None:
 
 def dumps(value: Any, *, sort_keys: bool = False) -> bytes:
     """JSON bytes for anything parsed from a body, including what orjson refuses
-    (integers beyond 64 bits, NaN), so that no valid input fails to store."""
+    (integers beyond 64 bits, nesting past 254), so that no valid input fails to
+    store. The output is always strict JSON, as PostgreSQL's ``json`` demands: a
+    number that is not finite is written as null."""
     option = orjson.OPT_NON_STR_KEYS | (orjson.OPT_SORT_KEYS if sort_keys else 0)
     try:
         return orjson.dumps(value, option=option)
     except (orjson.JSONEncodeError, TypeError):
-        text = json.dumps(value, sort_keys=sort_keys, ensure_ascii=False, default=str)
+        text = json.dumps(
+            _finite(value), sort_keys=sort_keys, ensure_ascii=False, default=str
+        )
         return text.encode()
 
 
 def loads(body: bytes) -> Any:
-    """Parse JSON; integers beyond 64 bits fall back to the standard library.
+    """Parse JSON exactly: integers of any size stay integers, and the constants
+    JSON does not have (NaN, Infinity) and numbers too large for a double become
+    null, since nothing can store them.
 
     Text that no database can hold (a NUL, a lone surrogate, both valid JSON as
     escapes) is made storable, so one odd character cannot keep an alert out.
     """
-    try:
-        value = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        value = json.loads(body)
+    # orjson reads an integer beyond 64 bits as a float, so that two alert ids
+    # which differ in the last digit would be one; such a body goes to the
+    # standard library, as does anything orjson refuses.
+    value: Any
+    if _LONG_DIGITS.search(body):
+        value = _strict_loads(body)
+    else:
+        try:
+            value = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            value = _strict_loads(body)
     if _UNSTORABLE_ESCAPE.search(body):
         value = storable(value)
+    return value
+
+
+# 19 digits or more may not fit in 64 bits. Digits inside a string match too; they
+# only send the body down the slower, equally exact path.
+_LONG_DIGITS = re.compile(rb"\d{19}")
+
+
+def _strict_loads(body: bytes) -> Any:
+    return json.loads(body, parse_constant=_no_constant, parse_float=_finite_float)
+
+
+def _no_constant(_name: str) -> None:
+    return None
+
+
+def _finite_float(text: str) -> float | None:
+    number = float(text)
+    return number if math.isfinite(number) else None
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, list):
+        return [_finite(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
     return value
 
 

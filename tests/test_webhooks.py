@@ -684,6 +684,34 @@ def test_text_no_database_holds_is_stored_as_a_replacement_not_refused(
     assert stored_alert(service, "rf-clean")["police_district"] == "Kota City"
 
 
+def test_numbers_json_has_no_room_for_are_stored_exactly_or_as_null(
+    client: httpx.Client, service: ServiceThread
+) -> None:
+    """Regression: orjson read an integer beyond 64 bits as a float, so two ids that
+    differ in the last digit were one alert; and NaN beside such a number reached
+    PostgreSQL's json column as NaN, which it refuses, so a 200 had no alert."""
+    body = (
+        b'{"object": "safety_alert", "entry": [{"id": "e", "time": 1760000000, '
+        b'"changes": ['
+        b'{"field": "red_flag", "value": {"alert_id": 123456789012345678901234567890,'
+        b' "flagged_at": "2025-10-09T14:20:05Z", "score": NaN, "big": 1e400}},'
+        b'{"field": "red_flag", "value": {"alert_id": 123456789012345678901234567891,'
+        b' "flagged_at": "2025-10-09T14:20:05Z", "subject": {"account_id": '
+        b'17841400000000000000001}, "location": {"lat": Infinity, "lon": -Infinity}}}'
+        b"]}]}"
+    )
+
+    response = client.post("/webhooks/meta", content=body, headers=meta_headers(body))
+
+    assert response.status_code == 200, response.text
+    assert new_alerts(service, response) == 2
+    first = stored_alert(service, "123456789012345678901234567890")
+    second = stored_alert(service, "123456789012345678901234567891")
+    assert (first["payload"]["score"], first["payload"]["big"]) == (None, None)
+    assert second["payload"]["subject"]["account_id"] == 17841400000000000000001
+    assert second["route_flags"] == ["unrouted"]
+
+
 def test_a_batch_yields_one_alert_per_change_none_dropped(
     client: httpx.Client, service: ServiceThread
 ) -> None:
