@@ -53,6 +53,9 @@ alerts = Alert.__table__
 revisions = AlertRevision.__table__
 
 _REF_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+# An event still without its alerts this long after its answer is stuck: a pass
+# failing on it, or no process left that expands (workers meant to, not running).
+_STALLED_AFTER = timedelta(minutes=1)
 _MAX_PLACE_TEXT = 200
 
 
@@ -175,6 +178,14 @@ class Expander:
                 created = await self.expand_waiting(older_than_s=self._grace_s)
                 if created and self._grace_s:
                     log.warning("events_recovered", new_alerts=created)
+                stalled = await self._store.read(
+                    functools.partial(
+                        count_waiting,
+                        received_before=self._clock.now() - _STALLED_AFTER,
+                    )
+                )
+                if stalled:
+                    log.error("events_stalled", events=stalled)
             except Exception as exc:
                 log.error("expansion_pass_crashed", **crash_fields(exc))
             with contextlib.suppress(TimeoutError):
@@ -400,11 +411,14 @@ def _record_copy(
     )
 
 
-def count_waiting(conn: Connection) -> int:
-    """Events answered whose alerts are not written yet."""
-    return conn.execute(
+def count_waiting(conn: Connection, *, received_before: datetime | None = None) -> int:
+    """Events answered whose alerts are not written yet (received before a time)."""
+    query = (
         select(func.count()).select_from(events).where(events.c.expanded_at.is_(None))
-    ).scalar_one()
+    )
+    if received_before is not None:
+        query = query.where(events.c.received_at < received_before)
+    return conn.execute(query).scalar_one()
 
 
 def new_alerts_of(conn: Connection, event_id: int) -> int | None:

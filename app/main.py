@@ -86,7 +86,9 @@ def create_app(
             )
             # With expansion left to workers, this process never writes alerts.
             app.state.expander = None
-            if settings.expand_after_answer:
+            if not settings.expand_after_answer:
+                log.warning("expansion_left_to_workers", sqlite=settings.is_sqlite)
+            else:
                 app.state.expander = await stack.enter_async_context(
                     expanding(
                         settings=settings,

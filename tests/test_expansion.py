@@ -5,9 +5,11 @@ process died first) is expanded by the next pass, exactly once."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -16,7 +18,7 @@ from sqlalchemy import create_engine, func, insert, select, text
 from sqlalchemy.pool import NullPool
 from structlog.testing import capture_logs
 
-from app.clock import SystemClock
+from app.clock import Clock, FrozenClock, SystemClock
 from app.expansion import _CLAIM_EVENT, Expander, count_waiting
 from app.fake_receivers import FakeControlRoom
 from app.gazetteer import Gazetteer, Placement, load_gazetteer
@@ -57,7 +59,7 @@ def post(service: ServiceThread, *alert_ids: str) -> httpx.Response:
     )
 
 
-def expander_for(service: ServiceThread) -> Expander:
+def expander_for(service: ServiceThread, clock: Clock | None = None) -> Expander:
     """Another expander over the service's own store, as a second process has."""
     state = service.server.config.app.state
     return Expander(
@@ -65,7 +67,7 @@ def expander_for(service: ServiceThread) -> Expander:
         gazetteer=load_gazetteer(),
         rooms=state.rooms,
         paging=state.paging,
-        clock=SystemClock(),
+        clock=clock or SystemClock(),
         max_body_bytes=state.settings.max_body_bytes,
     )
 
@@ -193,3 +195,33 @@ def test_a_claim_skips_an_event_another_process_is_expanding_instead_of_waiting(
     engine.dispose()
 
     assert (held, skipped) == (1, None)
+
+
+def test_an_event_left_waiting_for_a_minute_is_reported_as_stalled(
+    start_service: Callable[..., ServiceThread],
+) -> None:
+    service = start_service(expand_after_answer=False, worker_enabled=False)
+    store = service.server.config.app.state.store
+    store.write_sync(
+        lambda conn: conn.execute(
+            insert(Event.__table__).values(
+                received_at=SystemClock().now(),
+                endpoint="meta",
+                body=b"\xff not json",
+                alert_count=1,
+                new_alert_count=0,
+            )
+        )
+    )
+    later = FrozenClock(SystemClock().now() + timedelta(minutes=2))
+    expander = expander_for(service, clock=later)
+
+    async def one_pass() -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(expander.run(), timeout=1.0)
+
+    with capture_logs() as logs:
+        asyncio.run(one_pass())
+
+    stalled = [e for e in logs if e["event"] == "events_stalled"]
+    assert stalled and stalled[0]["events"] == 1
