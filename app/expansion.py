@@ -133,6 +133,9 @@ class Expander:
     async def expand_waiting(self, *, older_than_s: float = 0.0) -> int:
         """Expand every event still waiting (received at least ``older_than_s``
         ago), oldest first; the number of new alerts."""
+        # TODO: an event another process is still placing (a POST of thousands of
+        # changes takes seconds) is placed here again, and one of the two is thrown
+        # away at the claim; a lease taken before placing would spare that work.
         created = after_id = 0
         cutoff = self._clock.now() - timedelta(seconds=older_than_s)
         while True:
