@@ -24,7 +24,7 @@ from app.fake_receivers import FakeControlRoom
 from app.gazetteer import Gazetteer, Placement, load_gazetteer
 from app.local_server import ServiceThread
 from app.main import create_app
-from app.models import Alert, Delivery, Event
+from app.models import Alert, AlertRevision, Delivery, Event
 from app.settings import Settings
 from app.store import Store
 from tests.builders import alert, meta_body, meta_headers
@@ -129,6 +129,8 @@ def test_an_event_is_expanded_once_when_two_processes_race_for_it(
     assert waiting_before == 1
     assert sorted(created) == [0, 2]
     assert count(service, Alert) == 2
+    # Expanded twice, the second would have recorded each alert again as a copy.
+    assert count(service, AlertRevision) == 0
     # The routed room's HTTP and SMS for each alert, once.
     assert count(service, Delivery) == 4
     assert service.server.config.app.state.store.read_sync(count_waiting) == 0
