@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from datetime import timedelta
+from typing import Any
 
 import structlog
 
@@ -121,13 +122,8 @@ async def expanding(
         grace_s=0.0 if takes_new_events else recovery_s,
         on_new_deliveries=on_new_deliveries,
     )
-    task = asyncio.create_task(expander.run(), name="expander")
-    try:
+    async with _running(expander.run(), name="expander"):
         yield expander
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 def paging_for(settings: Settings, rooms: RoomsConfig, roster: Roster) -> Paging:
@@ -151,9 +147,18 @@ async def escalating(
         store=store, paging=paging, clock=clock, poll_s=settings.escalation_poll_s
     )
     escalator.on_pages = on_pages
-    task = asyncio.create_task(escalator.run(), name="escalator")
-    try:
+    async with _running(escalator.run(), name="escalator"):
         yield escalator
+
+
+@contextlib.asynccontextmanager
+async def _running(
+    loop: Coroutine[Any, Any, None], *, name: str
+) -> AsyncIterator[None]:
+    """``loop`` as a task for as long as the context is open; cancelled at its end."""
+    task = asyncio.create_task(loop, name=name)
+    try:
+        yield
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
