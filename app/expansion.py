@@ -39,7 +39,7 @@ from app.logs import crash_fields
 from app.metrics import ALERTS
 from app.models import Alert, AlertRevision, Event
 from app.payload import IncomingAlert, expand_meta, expand_standard, risk_rank
-from app.receiving import decode_body, parse_json
+from app.receiving import read_document
 from app.room_config import RoomsConfig
 from app.routing import Route, route_alert, route_test_alert
 from app.store import Store, as_utc
@@ -200,12 +200,11 @@ class Expander:
         """The event as the intake read it; the body was read once before, so a
         failure here is a bug, logged, and the event is left waiting."""
         try:
-            body = decode_body(
+            document = read_document(
                 row.body,
                 content_encoding=row.content_encoding,
                 limit=self._max_body_bytes,
             )
-            document = parse_json(body)
             read = expand_standard if row.endpoint == "standard" else expand_meta
             incoming = read(document)
         except RelayError as exc:

@@ -20,7 +20,7 @@ from app.expansion import StoredEvent
 from app.metrics import WEBHOOKS
 from app.models import Event
 from app.payload import IncomingAlert, expand_meta, expand_standard
-from app.receiving import check_json_type, decode_body, parse_json
+from app.receiving import check_json_type, read_document
 from app.settings import Settings
 from app.signatures import META_HEADER, verify_meta, verify_standard
 from app.store import Store
@@ -91,12 +91,11 @@ class Intake:
 
     def _parse(self, body: bytes, headers: Mapping[str, str]) -> Any:
         check_json_type(headers.get("content-type"))
-        decoded = decode_body(
+        return read_document(
             body,
             content_encoding=headers.get("content-encoding"),
             limit=self._settings.max_body_bytes,
         )
-        return parse_json(decoded)
 
     async def _store_event(
         self,

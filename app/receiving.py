@@ -84,6 +84,12 @@ def parse_form(body: bytes, *, max_fields: int) -> dict[str, str]:
     return {name: values[0] for name, values in fields.items() if values}
 
 
+def read_document(body: bytes, *, content_encoding: str | None, limit: int) -> Any:
+    """The JSON document of a body as received: inflated, then parsed. The intake
+    reads it so, and the expander again from the stored event."""
+    return parse_json(decode_body(body, content_encoding=content_encoding, limit=limit))
+
+
 def parse_json(body: bytes) -> Any:
     try:
         return loads(body)
